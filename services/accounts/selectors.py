@@ -1,0 +1,72 @@
+"""Who is calling, and the one scoping rule every read goes through."""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from services.accounts.models import ApiClient, Bureau, Membership
+from services.core.errors import NotFound, PermissionDenied
+
+Role = Membership.Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller of a service: a portal user with a membership, or a department's API client."""
+
+    bureau: Bureau | None
+    role: str
+    user: object | None = None
+    api_client: ApiClient | None = None
+
+    @property
+    def sees_all_bureaus(self) -> bool:
+        return self.role in (Role.AUDITOR, Role.PLATFORM_ADMIN)
+
+    @property
+    def can_submit(self) -> bool:
+        return self.bureau is not None and self.role in (Role.OPERATOR, Role.MANAGER, Role.PLATFORM_ADMIN)
+
+    @property
+    def label(self) -> str:
+        if self.api_client is not None:
+            return f"api-client:{self.api_client.prefix}"
+        return f"user:{getattr(self.user, 'username', '?')}"
+
+
+def actor_from_request(request) -> Actor:
+    """Resolve the authenticated principal of a request; a user without a bureau may do nothing."""
+    client = getattr(request.user, "api_client", None)
+    if client is not None:
+        return Actor(bureau=client.bureau, role=Role.OPERATOR, api_client=client)
+    user = request.user
+    membership = Membership.objects.select_related("bureau").filter(user=user).first()
+    if membership is not None:
+        return Actor(bureau=membership.bureau, role=membership.role, user=user)
+    if getattr(user, "is_superuser", False):
+        return Actor(bureau=None, role=Role.PLATFORM_ADMIN, user=user)
+    raise PermissionDenied("Your account belongs to no bureau; ask a platform admin.", code="no_bureau")
+
+
+def scope_to_actor(queryset: QuerySet, actor: Actor, *, bureau_field: str = "bureau") -> QuerySet:
+    """The one tenant filter: callers see their own bureau's rows, auditors and admins all rows."""
+    if actor.sees_all_bureaus:
+        return queryset
+    if actor.bureau is None:
+        return queryset.none()
+    return queryset.filter(**{bureau_field: actor.bureau})
+
+
+def get_scoped_or_404(queryset: QuerySet, actor: Actor, **lookup):
+    """Fetch one object the actor may see; another bureau's object is indistinguishable from none."""
+    obj = scope_to_actor(queryset, actor).filter(**lookup).first()
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+def bureau_get(*, slug: str) -> Bureau:
+    bureau = Bureau.objects.filter(slug=slug).first()
+    if bureau is None:
+        raise NotFound(f"No bureau {slug!r}.", code="unknown_bureau")
+    return bureau

@@ -1,0 +1,107 @@
+"""Writes for the catalog: the idempotent loader and entitlements."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.db import transaction
+
+from services.accounts.models import Bureau
+from services.accounts.services import bureau_upsert
+from services.catalog.models import Domain, Entitlement, Scenario
+
+CATALOG_FILE = Path(__file__).resolve().parent / "data" / "catalog.yaml"
+
+_SCENARIO_FIELDS = (
+    "name_zh", "name_en", "description_zh", "description_en", "method_zh", "method_en",
+    "input_kind", "pipeline", "example_input", "order",
+)
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+def _upsert(model, lookup: dict, values: dict, report: LoadReport, label: str):
+    obj = model.objects.filter(**lookup).first()
+    if obj is None:
+        obj = model.objects.create(**lookup, **values)
+        report.created.append(label)
+        return obj
+    dirty = [name for name, value in values.items() if getattr(obj, name) != value]
+    if dirty:
+        for name in dirty:
+            setattr(obj, name, values[name])
+        obj.save(update_fields=dirty)
+        report.updated.append(label)
+    else:
+        report.unchanged += 1
+    return obj
+
+
+def _schema_with_defs(schema: dict, shared_defs: dict) -> dict:
+    if not schema:
+        return {"type": "object"}
+    text = yaml.safe_dump(schema)
+    used = {name: d for name, d in shared_defs.items() if f"#/$defs/{name}" in text}
+    if not used:
+        return schema
+    return {**schema, "$defs": {**used, **schema.get("$defs", {})}}
+
+
+@transaction.atomic
+def catalog_load(*, data: dict[str, Any] | None = None) -> LoadReport:
+    """Bring bureaus, domains and scenarios in line with the catalog data; rows not in it stay."""
+    if data is None:
+        data = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
+    report = LoadReport()
+    for item in data.get("bureaus", []):
+        existing = Bureau.objects.filter(slug=item["slug"]).first()
+        if existing and (existing.name_zh, existing.name_en) == (item["name_zh"], item["name_en"]):
+            report.unchanged += 1
+            continue
+        bureau_upsert(**item)
+        (report.updated if existing else report.created).append(f"bureau:{item['slug']}")
+    domains = {}
+    for item in data.get("domains", []):
+        values = {k: item[k] for k in ("name_zh", "name_en", "order")}
+        domains[item["slug"]] = _upsert(Domain, {"slug": item["slug"]}, values, report, f"domain:{item['slug']}")
+    shared_defs = data.get("schema_defs", {})
+    for item in data.get("scenarios", []):
+        owner = Bureau.objects.get(slug=item["owner"]) if item.get("owner") else None
+        values = {name: item.get(name, "" if name != "order" else 0) for name in _SCENARIO_FIELDS}
+        values.update(
+            domain=domains[item["domain"]] if item["domain"] in domains else Domain.objects.get(slug=item["domain"]),
+            owner_bureau=owner,
+            model_names=list(item.get("models", [])),
+            params_schema=_schema_with_defs(item.get("params_schema") or {}, shared_defs),
+            status=item.get("status", Scenario.Status.ACTIVE),
+        )
+        _upsert(Scenario, {"slug": item["slug"]}, values, report, f"scenario:{item['slug']}")
+    return report
+
+
+@transaction.atomic
+def entitlement_upsert(
+    *, bureau: Bureau, scenario: Scenario, enabled: bool = True, daily_quota: int = 1000,
+    monthly_compute_budget_s: int = 36_000, tier: str = Entitlement.Tier.NORMAL,
+) -> Entitlement:
+    entitlement, _ = Entitlement.objects.update_or_create(
+        bureau=bureau,
+        scenario=scenario,
+        defaults={
+            "enabled": enabled,
+            "daily_quota": daily_quota,
+            "monthly_compute_budget_s": monthly_compute_budget_s,
+            "tier": tier,
+        },
+    )
+    return entitlement

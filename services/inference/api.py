@@ -1,0 +1,227 @@
+"""REST API for scenario requests: submit, read one, list the bureau's own."""
+
+import base64
+import binascii
+import json
+
+from django.conf import settings
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from services.accounts.selectors import actor_from_request
+from services.core.errors import ApplicationError, NotFound
+from services.inference import inputs
+from services.inference.models import InferenceRequest
+from services.inference.selectors import inference_request_get, inference_request_list, inference_request_wait
+from services.inference.services import inference_request_submit
+
+
+class InferenceRequestOutput(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    scenario = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    bureau = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    timings = serializers.SerializerMethodField()
+    input = serializers.SerializerMethodField()
+    annotated_image_url = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    model_versions = serializers.DictField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = InferenceRequest
+        fields = [
+            "id", "url", "scenario", "bureau", "status", "tier", "attempts", "created_at", "started_at",
+            "finished_at", "timings", "model_versions", "model_calls", "input", "params", "alert", "result",
+            "annotated_image_url", "error",
+        ]
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_url(self, obj) -> str:
+        return self._absolute(reverse("api-request-detail", args=[obj.id]))
+
+    def get_timings(self, obj) -> dict:
+        return {"queue_ms": obj.queue_ms, "compute_ms": obj.compute_ms, "total_ms": obj.total_ms}
+
+    def get_input(self, obj) -> dict:
+        return {"kind": obj.input_kind, "sha256": obj.input_sha256, "bytes": obj.input_bytes, "name": obj.input_name}
+
+    def get_annotated_image_url(self, obj) -> str | None:
+        if not obj.annotated_image:
+            return None
+        return self._absolute(reverse("api-request-annotated", args=[obj.id]))
+
+    def get_error(self, obj) -> dict | None:
+        if obj.status != InferenceRequest.Status.FAILED:
+            return None
+        return {"code": obj.error_code, "message": obj.error_message}
+
+
+def _json_field(value, name: str):
+    """Multipart forms carry JSON as text; JSON bodies carry it as-is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ApplicationError(f"{name} is not valid JSON: {exc}", code="invalid_json") from None
+    return value
+
+
+def _b64(value, name: str) -> bytes:
+    if not isinstance(value, str):
+        raise ApplicationError(f"{name} must be a base64 string.", code="invalid_base64")
+    if len(value) > settings.CITYAI_MAX_UPLOAD_BYTES * 4 // 3 + 8:
+        raise ApplicationError(f"{name} is larger than the upload limit.", code="input_too_large", status=413)
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApplicationError(f"{name} is not valid base64.", code="invalid_base64") from None
+
+
+def _read_upload(upload) -> bytes:
+    if upload.size > settings.CITYAI_MAX_UPLOAD_BYTES:
+        raise inputs.too_large(upload.size)
+    return upload.read()
+
+
+def read_submission(data, files) -> tuple[str, object, inputs.CheckedInput]:
+    """Pull (scenario slug, params, checked input) out of a JSON or multipart body."""
+    scenario = data.get("scenario")
+    if not isinstance(scenario, str) or not scenario.strip():
+        raise ApplicationError("scenario is required (a scenario slug, see GET /api/v1/scenarios).",
+                               code="missing_scenario")
+    params = _json_field(data.get("params"), "params") if data.get("params") not in (None, "") else None
+    given = [name for name in ("image", "file", "audio", "text", "series", "image_base64", "audio_base64")
+             if name in files or data.get(name) not in (None, "")]
+    if len(given) != 1:
+        raise ApplicationError(
+            "Send exactly one input: an 'image' or 'audio' file, 'text', 'series', 'image_base64' or "
+            f"'audio_base64' (got {', '.join(given) or 'none'}).",
+            code="missing_input" if not given else "ambiguous_input",
+        )
+    kind = given[0]
+    if kind in ("image", "file"):
+        upload = files[kind]
+        checked = inputs.check_image(_read_upload(upload), upload.name or "")
+    elif kind == "audio":
+        upload = files["audio"]
+        checked = inputs.check_audio(_read_upload(upload), upload.name or "")
+    elif kind == "image_base64":
+        checked = inputs.check_image(_b64(data["image_base64"], kind))
+    elif kind == "audio_base64":
+        checked = inputs.check_audio(_b64(data["audio_base64"], kind))
+    elif kind == "text":
+        checked = inputs.check_text(data["text"])
+    else:
+        checked = inputs.check_series(_json_field(data["series"], "series"))
+    return scenario.strip(), params, checked
+
+
+def _wait_seconds(request) -> float:
+    raw = request.query_params.get("wait")
+    if raw in (None, ""):
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApplicationError("wait must be a number of seconds.", code="invalid_wait") from None
+    if not 0 <= value <= settings.CITYAI_MAX_WAIT_SECONDS:
+        raise ApplicationError(
+            f"wait must be between 0 and {settings.CITYAI_MAX_WAIT_SECONDS} seconds.", code="invalid_wait"
+        )
+    return value
+
+
+SUBMIT_SCHEMA = inline_serializer(
+    "SubmitRequest",
+    fields={
+        "scenario": serializers.CharField(help_text="Scenario slug"),
+        "params": serializers.JSONField(required=False, help_text="Scenario params (JSON object)"),
+        "image": serializers.FileField(required=False, help_text="JPEG/PNG/WebP/BMP image (multipart)"),
+        "audio": serializers.FileField(required=False, help_text="PCM WAV (multipart)"),
+        "image_base64": serializers.CharField(required=False),
+        "audio_base64": serializers.CharField(required=False),
+        "text": serializers.CharField(required=False),
+        "series": serializers.JSONField(required=False, help_text="List of numbers or {channel: [numbers]}"),
+    },
+)
+WAIT_PARAM = OpenApiParameter("wait", OpenApiTypes.NUMBER, description="Seconds to wait for the result (0–30).")
+IDEMPOTENCY_PARAM = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, location=OpenApiParameter.HEADER, required=False,
+    description="Repeat a submit safely: the same key returns the first request.",
+)
+
+
+class RequestListCreateApi(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="requests_list",
+        parameters=[OpenApiParameter("scenario", str), OpenApiParameter("status", str)],
+        responses=InferenceRequestOutput(many=True),
+    )
+    def get(self, request):
+        actor = actor_from_request(request)
+        qs = inference_request_list(
+            actor=actor, scenario=request.query_params.get("scenario"), status=request.query_params.get("status")
+        )
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(
+            InferenceRequestOutput(page, many=True, context={"request": request}).data
+        )
+
+    @extend_schema(
+        operation_id="requests_submit",
+        request={"application/json": SUBMIT_SCHEMA, "multipart/form-data": SUBMIT_SCHEMA},
+        parameters=[WAIT_PARAM, IDEMPOTENCY_PARAM],
+        responses={200: InferenceRequestOutput, 201: InferenceRequestOutput, 202: InferenceRequestOutput},
+    )
+    def post(self, request):
+        actor = actor_from_request(request)
+        wait = _wait_seconds(request)
+        scenario, params, checked = read_submission(request.data, request.FILES)
+        obj, created = inference_request_submit(
+            actor=actor,
+            scenario_slug=scenario,
+            checked=checked,
+            params=params,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+        )
+        if wait:
+            obj = inference_request_wait(request=obj, seconds=wait)
+        code = status.HTTP_200_OK if obj.is_terminal else status.HTTP_202_ACCEPTED
+        body = InferenceRequestOutput(obj, context={"request": request}).data
+        response = Response(body, status=code)
+        response["Location"] = body["url"]
+        if not created:
+            response["Idempotent-Replay"] = "true"
+        return response
+
+
+class RequestDetailApi(APIView):
+    @extend_schema(operation_id="requests_read", parameters=[WAIT_PARAM], responses=InferenceRequestOutput)
+    def get(self, request, request_id):
+        actor = actor_from_request(request)
+        obj = inference_request_get(actor=actor, request_id=request_id)
+        wait = _wait_seconds(request)
+        if wait:
+            obj = inference_request_wait(request=obj, seconds=wait)
+        return Response(InferenceRequestOutput(obj, context={"request": request}).data)
+
+
+class RequestAnnotatedImageApi(APIView):
+    @extend_schema(operation_id="requests_annotated_image", responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
+    def get(self, request, request_id):
+        obj = inference_request_get(actor=actor_from_request(request), request_id=request_id)
+        if not obj.annotated_image:
+            raise NotFound("This request has no annotated image.")
+        return FileResponse(obj.annotated_image.open("rb"), content_type="image/jpeg")

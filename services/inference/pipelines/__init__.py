@@ -1,0 +1,105 @@
+"""Rule families. A scenario names its family in the catalog (``Scenario.pipeline``); the family is
+a function ``run(ctx, item) -> Outcome`` registered here under that name. Tensors run in Triton
+(through ``ctx.infer``); the rule itself runs in the worker.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from services.inference import triton
+
+Pipeline = Callable[["Context", "Item"], "Outcome"]
+_REGISTRY: dict[str, "Family"] = {}
+
+
+class InputRejected(Exception):
+    """The input passed the API's checks but the pipeline cannot use it (fails the request at once)."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """What a pipeline works on: the stored input and the resolved params."""
+
+    kind: str
+    params: dict[str, Any]
+    content: bytes | None = None
+    data: Any = None
+
+
+@dataclass
+class Outcome:
+    alert: bool
+    summary: str
+    data: dict[str, Any] = field(default_factory=dict)
+    annotated_jpeg: bytes | None = None
+
+    def as_result(self) -> dict[str, Any]:
+        return {"alert": self.alert, "summary": self.summary, **self.data}
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    model: str
+    version: str
+    compute_ms: float
+    wall_ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "compute_ms": round(self.compute_ms, 3),
+                "wall_ms": round(self.wall_ms, 3)}
+
+
+@dataclass
+class Context:
+    """Carries the per-request Triton settings and records every model call for metering."""
+
+    priority: int = 0
+    timeout_s: float = 30.0
+    calls: list[ModelCall] = field(default_factory=list)
+
+    def infer(self, model: str, inputs: dict[str, np.ndarray], outputs: list[str]) -> dict[str, np.ndarray]:
+        result = triton.infer(model, inputs, outputs, priority=self.priority, timeout_s=self.timeout_s)
+        self.calls.append(ModelCall(model, result.model_version, result.compute_ms, result.wall_ms))
+        return result.outputs
+
+    @property
+    def compute_ms(self) -> float:
+        return sum(call.compute_ms for call in self.calls)
+
+
+@dataclass(frozen=True)
+class Family:
+    run: Pipeline
+    check_params: Callable[[dict[str, Any]], None] | None = None
+
+
+def register(
+    name: str, *, check_params: Callable[[dict[str, Any]], None] | None = None
+) -> Callable[[Pipeline], Pipeline]:
+    """Register a rule family; ``check_params`` may refuse params (``ValueError``) at submit time."""
+
+    def decorate(func: Pipeline) -> Pipeline:
+        if name in _REGISTRY:
+            raise ValueError(f"pipeline {name!r} registered twice")
+        _REGISTRY[name] = Family(func, check_params)
+        return func
+
+    return decorate
+
+
+def get(name: str) -> Family:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise LookupError(f"no pipeline named {name!r}") from None
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+# Importing the family modules fills the registry.
+from services.inference.pipelines import ocr_text, zone  # noqa: E402, F401

@@ -1,0 +1,319 @@
+"""Writes for inference requests: submit, execute (claim → pipeline → record), requeue stale work."""
+
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from services.accounts.selectors import Actor
+from services.catalog.models import Entitlement, Scenario
+from services.catalog.params import resolve_params
+from services.catalog.selectors import scenario_get_runnable
+from services.core.errors import ApplicationError, Conflict, PermissionDenied, Throttled
+from services.inference import pipelines, triton
+from services.inference.inputs import CheckedInput, reject_nul
+from services.inference.models import InferenceRequest
+from services.inference.signals import request_finished
+
+logger = logging.getLogger(__name__)
+Status = InferenceRequest.Status
+
+TIER_PRIORITY = {Entitlement.Tier.HIGH: 1, Entitlement.Tier.NORMAL: 2, Entitlement.Tier.BULK: 3}
+
+
+# --- submit -------------------------------------------------------------------------------------
+
+
+def _check_params(scenario: Scenario, params: Any) -> dict[str, Any]:
+    reject_nul(params, "params")
+    resolved = resolve_params(scenario.params_schema, params)
+    family = pipelines.get(scenario.pipeline)
+    if family.check_params is not None:
+        try:
+            family.check_params(resolved)
+        except ValueError as exc:
+            raise ApplicationError(f"params are not valid: {exc}", code="invalid_params") from None
+    return resolved
+
+
+def _enqueue(request: InferenceRequest, countdown: float = 0) -> None:
+    from services.inference.tasks import run_inference_request
+
+    try:
+        run_inference_request.apply_async(args=[str(request.id)], queue=request.tier, countdown=countdown or None)
+    except Exception:
+        # The row is committed, so the work is not lost: the reaper enqueues it again.
+        logger.exception("could not enqueue request %s; the reaper will retry", request.id)
+
+
+def _check_quota(entitlement: Entitlement, bureau) -> None:
+    now = timezone.localtime()
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    used = InferenceRequest.objects.filter(
+        bureau=bureau, scenario=entitlement.scenario, created_at__gte=day_start
+    ).count()
+    if used >= entitlement.daily_quota:
+        retry_after = int((day_start + timedelta(days=1) - now).total_seconds())
+        raise Throttled(
+            f"Daily quota of {entitlement.daily_quota} requests for {entitlement.scenario.slug!r} is used up.",
+            code="quota_exceeded",
+            retry_after=retry_after,
+            details={"quota": entitlement.daily_quota, "used": used},
+        )
+    backlog = InferenceRequest.objects.filter(bureau=bureau, status__in=(Status.QUEUED, Status.RUNNING)).count()
+    if backlog >= settings.CITYAI_MAX_QUEUED_PER_BUREAU:
+        raise Throttled(
+            f"Your bureau already has {backlog} requests waiting; try again shortly.",
+            code="queue_full",
+            status=503,
+            retry_after=5,
+        )
+
+
+def inference_request_submit(
+    *,
+    actor: Actor,
+    scenario_slug: str,
+    checked: CheckedInput,
+    params: Any = None,
+    idempotency_key: str | None = None,
+) -> tuple[InferenceRequest, bool]:
+    """Accept a request: validate, check entitlement and quota, store the input, enqueue on commit.
+
+    Returns (request, created); a repeated idempotency key returns the first request unchanged.
+    """
+    if not actor.can_submit:
+        raise PermissionDenied("Your role may not submit requests.", code="cannot_submit")
+    bureau = actor.bureau
+    if idempotency_key is not None:
+        idempotency_key = idempotency_key.strip()
+        if not idempotency_key or len(idempotency_key) > 200 or not idempotency_key.isprintable():
+            raise ApplicationError(
+                "Idempotency-Key must be 1–200 printable characters.", code="invalid_idempotency_key"
+            )
+        existing = _idempotent_match(bureau, idempotency_key, scenario_slug, checked)
+        if existing is not None:
+            return existing, False
+    if actor.api_client is not None and not actor.api_client.allows(scenario_slug):
+        raise PermissionDenied(f"This API key is not scoped for {scenario_slug!r}.", code="out_of_scope")
+    scenario, entitlement = scenario_get_runnable(slug=scenario_slug, bureau=bureau)
+    if checked.kind != scenario.input_kind:
+        raise ApplicationError(
+            f"Scenario {scenario.slug!r} takes {scenario.input_kind} input, not {checked.kind}.",
+            code="wrong_input_kind",
+        )
+    resolved = _check_params(scenario, params)
+    try:
+        with transaction.atomic():
+            Entitlement.objects.select_for_update().filter(pk=entitlement.pk).first()
+            _check_quota(entitlement, bureau)
+            request = InferenceRequest(
+                bureau=bureau,
+                scenario=scenario,
+                submitted_by=actor.user,
+                api_client=actor.api_client,
+                idempotency_key=idempotency_key,
+                input_kind=checked.kind,
+                input_data=checked.data,
+                input_name=checked.name,
+                input_content_type=checked.content_type,
+                input_sha256=checked.sha256,
+                input_bytes=checked.size,
+                params=resolved,
+                tier=entitlement.tier,
+                next_attempt_at=timezone.now(),
+            )
+            request.created_at = timezone.now()
+            if checked.content is not None:
+                request.input_file.save(f"input.{checked.extension}", ContentFile(checked.content), save=False)
+            request.save()
+            transaction.on_commit(lambda: _enqueue(request))
+    except IntegrityError:
+        # Two submits raced on one idempotency key: the other one won.
+        existing = _idempotent_match(bureau, idempotency_key, scenario_slug, checked) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing, False
+    return request, True
+
+
+def _idempotent_match(bureau, key: str, scenario_slug: str, checked: CheckedInput) -> InferenceRequest | None:
+    existing = InferenceRequest.objects.select_related("scenario").filter(bureau=bureau, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.scenario.slug != scenario_slug or existing.input_sha256 != checked.sha256:
+        raise Conflict(
+            "This Idempotency-Key was used for a different request.",
+            code="idempotency_conflict",
+            details={"request_id": str(existing.id)},
+        )
+    return existing
+
+
+# --- execute ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExecuteOutcome:
+    status: str  # "done", "skipped", "retry"
+    retry_in: float | None = None
+
+
+def _backoff(attempt: int) -> float:
+    base = settings.CITYAI_TASK_RETRY_BACKOFF_SECONDS * (2 ** max(0, attempt - 1))
+    return min(60.0, base) * random.uniform(0.8, 1.2)
+
+
+def _claim(request_id: str) -> tuple[uuid.UUID | None, InferenceRequest | None]:
+    now = timezone.now()
+    token = uuid.uuid4()
+    claimable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease_expires_at__lt=now)
+    changed = (
+        InferenceRequest.objects.filter(pk=request_id)
+        .filter(claimable)
+        .update(
+            status=Status.RUNNING,
+            claim_token=token,
+            lease_expires_at=now + timedelta(seconds=settings.CITYAI_CLAIM_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    )
+    request = InferenceRequest.objects.select_related("scenario", "bureau").filter(pk=request_id).first()
+    return (token if changed == 1 else None), request
+
+
+def _finish(request: InferenceRequest, token: uuid.UUID, **values: Any) -> bool:
+    """Record the end of a request if this worker still holds its claim; exactly one writer wins."""
+    values.setdefault("finished_at", timezone.now())
+    values["total_ms"] = (values["finished_at"] - request.created_at).total_seconds() * 1000
+    with transaction.atomic():
+        changed = InferenceRequest.objects.filter(pk=request.pk, status=Status.RUNNING, claim_token=token).update(
+            claim_token=None, lease_expires_at=None, **values
+        )
+        if changed != 1:
+            logger.warning("request %s: claim lost before finishing; this result is discarded", request.pk)
+            return False
+        transaction.on_commit(lambda: request_finished.send(sender=InferenceRequest, request_id=request.pk))
+    return True
+
+
+def _fail(request: InferenceRequest, token: uuid.UUID, code: str, message: str, **values: Any) -> bool:
+    return _finish(request, token, status=Status.FAILED, error_code=code, error_message=message[:2000], **values)
+
+
+def _load_item(request: InferenceRequest) -> pipelines.Item:
+    content = None
+    if request.input_file:
+        with request.input_file.open("rb") as fh:
+            content = fh.read()
+    return pipelines.Item(kind=request.input_kind, params=request.params, content=content, data=request.input_data)
+
+
+def inference_request_execute(*, request_id: str) -> ExecuteOutcome:
+    """Run one request. Safe to call twice for the same id: only the holder of the claim works."""
+    token, request = _claim(request_id)
+    if request is None:
+        logger.warning("request %s does not exist; nothing to do", request_id)
+        return ExecuteOutcome("skipped")
+    if token is None:
+        if request.status == Status.RUNNING and request.lease_expires_at is not None:
+            # Someone holds it; if that worker died, the lease runs out and we take over then.
+            wait = (request.lease_expires_at - timezone.now()).total_seconds() + 1
+            return ExecuteOutcome("retry", retry_in=max(1.0, wait))
+        return ExecuteOutcome("skipped")
+
+    started = timezone.now()
+    first_start = request.started_at is None
+    if first_start:
+        InferenceRequest.objects.filter(pk=request.pk).update(
+            started_at=started, queue_ms=(started - request.created_at).total_seconds() * 1000
+        )
+    ctx = pipelines.Context(priority=0, timeout_s=settings.TRITON_TIMEOUT_SECONDS)
+    t0 = time.perf_counter()
+    try:
+        family = pipelines.get(request.scenario.pipeline)
+        outcome = family.run(ctx, _load_item(request))
+    except triton.TritonUnavailable as exc:
+        if request.attempts >= settings.CITYAI_TASK_MAX_RETRIES:
+            _fail(request, token, "inference_unavailable",
+                  f"The inference server stayed unavailable after {request.attempts} attempts: {exc}",
+                  model_calls=[c.as_dict() for c in ctx.calls])
+            return ExecuteOutcome("done")
+        delay = _backoff(request.attempts)
+        released = InferenceRequest.objects.filter(pk=request.pk, claim_token=token).update(
+            status=Status.QUEUED, claim_token=None, lease_expires_at=None,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+            error_code="retrying", error_message=f"attempt {request.attempts}: {exc}"[:2000],
+        )
+        return ExecuteOutcome("retry", retry_in=delay) if released else ExecuteOutcome("skipped")
+    except triton.TritonRejected as exc:
+        _fail(request, token, "model_rejected", f"The model refused the input: {exc}")
+        return ExecuteOutcome("done")
+    except pipelines.InputRejected as exc:
+        _fail(request, token, "invalid_input", str(exc))
+        return ExecuteOutcome("done")
+    except SoftTimeLimitExceeded:
+        _fail(request, token, "timeout", "The request took longer than the time limit.")
+        return ExecuteOutcome("done")
+    except Exception as exc:
+        logger.exception("request %s failed in pipeline %s", request.pk, request.scenario.pipeline)
+        _fail(request, token, "internal_error", f"{type(exc).__name__}: {exc}")
+        return ExecuteOutcome("done")
+
+    pipeline_ms = (time.perf_counter() - t0) * 1000
+    values: dict[str, Any] = {
+        "status": Status.SUCCEEDED,
+        "result": {**outcome.as_result(), "pipeline_ms": round(pipeline_ms, 2)},
+        "alert": outcome.alert,
+        "compute_ms": ctx.compute_ms,
+        "model_calls": [c.as_dict() for c in ctx.calls],
+        "error_code": "",
+        "error_message": "",
+    }
+    if outcome.annotated_jpeg:
+        name = request.annotated_image.field.generate_filename(request, "annotated.jpg")
+        storage = request.annotated_image.storage
+        if storage.exists(name):
+            storage.delete(name)
+        values["annotated_image"] = storage.save(name, ContentFile(outcome.annotated_jpeg))
+    _finish(request, token, **values)
+    return ExecuteOutcome("done")
+
+
+# --- recovery -----------------------------------------------------------------------------------
+
+
+def inference_requests_requeue_stale(*, now=None) -> int:
+    """Put back to work what a lost worker or a lost message left behind; returns how many.
+
+    A RUNNING row whose lease ran out lost its worker; a QUEUED row long past its due time lost
+    its message (broker restarted empty, or enqueueing failed). A duplicate message is harmless:
+    the claim lets only one through.
+    """
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
+    stale = InferenceRequest.objects.filter(
+        Q(status=Status.RUNNING, lease_expires_at__lt=now)
+        | Q(status=Status.QUEUED, next_attempt_at__lt=now - grace)
+    ).only("id", "tier")[:1000]
+    count = 0
+    for request in stale:
+        touched = InferenceRequest.objects.filter(pk=request.pk).filter(
+            Q(status=Status.RUNNING, lease_expires_at__lt=now) | Q(status=Status.QUEUED)
+        ).update(status=Status.QUEUED, claim_token=None, lease_expires_at=None, next_attempt_at=now)
+        if touched:
+            _enqueue(request)
+            count += 1
+    if count:
+        logger.info("requeued %d stale requests", count)
+    return count

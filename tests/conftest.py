@@ -1,0 +1,142 @@
+"""Shared fixtures: two bureaus (A and B) with operators, an auditor, API clients, the catalog,
+and — for integration tests — a real Triton server and real Celery workers."""
+
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from services.accounts.models import Bureau, Membership
+from services.accounts.services import api_client_create, bureau_upsert, member_upsert
+from services.catalog.models import Scenario
+from services.catalog.services import catalog_load, entitlement_upsert
+from services.inference.tritonserver import LocalTritonServer, free_port
+from tests.processes import WorkerProcess
+
+DATA = Path(__file__).resolve().parent / "data"
+PASSWORD = "test-password-123"
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    path = Path(settings.BASE_DIR) / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _media_root(tmp_path_factory):
+    """Inputs and results go to a temporary folder that the worker processes share."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def triton_server(artifacts_dir):
+    """A real tritonserver (from the nvidia-pytriton wheel) on free loopback ports; yields its gRPC URL."""
+    server = LocalTritonServer(
+        settings.TRITON_MODEL_REPOSITORY,
+        http_port=free_port(),
+        grpc_port=free_port(),
+        metrics_port=free_port(),
+        log_path=artifacts_dir / "tritonserver.log",
+    )
+    with server:
+        settings.TRITON_URL = server.grpc_url
+        yield server
+
+
+@pytest.fixture
+def triton_url(triton_server) -> str:
+    return triton_server.grpc_url
+
+
+def _flush_broker() -> None:
+    redis.Redis.from_url(settings.CELERY_BROKER_URL.replace("redis+socket://", "unix://")).flushdb()
+
+
+@pytest.fixture(scope="module")
+def worker_factory(django_db_setup, django_db_blocker, triton_server, artifacts_dir):
+    """Start real Celery workers on the test database; every one is stopped after the module."""
+    started: list[WorkerProcess] = []
+    _flush_broker()
+
+    def start(**kwargs) -> WorkerProcess:
+        log = artifacts_dir / f"worker-{len(started)}.log"
+        worker = WorkerProcess(triton_server.grpc_url, log, **kwargs).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+    _flush_broker()
+
+
+@pytest.fixture(scope="module")
+def celery_worker(worker_factory) -> WorkerProcess:
+    return worker_factory()
+
+
+@pytest.fixture
+def catalog(db):
+    catalog_load()
+    return Scenario.objects.all()
+
+
+def _bureau(slug: str, name: str) -> Bureau:
+    bureau = bureau_upsert(slug=slug, name_zh=name, name_en=name)
+    for scenario in Scenario.objects.filter(status=Scenario.Status.ACTIVE):
+        entitlement_upsert(bureau=bureau, scenario=scenario)
+    return bureau
+
+
+@pytest.fixture
+def bureau_a(catalog) -> Bureau:
+    return _bureau("bureau-a", "甲局")
+
+
+@pytest.fixture
+def bureau_b(catalog) -> Bureau:
+    return _bureau("bureau-b", "乙局")
+
+
+@pytest.fixture
+def operator_a(bureau_a):
+    return member_upsert(bureau=bureau_a, username="op_a", password=PASSWORD, role=Membership.Role.OPERATOR).user
+
+
+@pytest.fixture
+def operator_b(bureau_b):
+    return member_upsert(bureau=bureau_b, username="op_b", password=PASSWORD, role=Membership.Role.OPERATOR).user
+
+
+@pytest.fixture
+def auditor(catalog):
+    office = bureau_upsert(slug="audit-office", name_zh="审计局", name_en="Audit office")
+    return member_upsert(bureau=office, username="auditor", password=PASSWORD, role=Membership.Role.AUDITOR).user
+
+
+@pytest.fixture
+def api_a(bureau_a) -> APIClient:
+    """An API client of bureau A, authenticated with a real department key."""
+    _, key = api_client_create(bureau=bureau_a, name="dept A")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+@pytest.fixture
+def api_b(bureau_b) -> APIClient:
+    _, key = api_client_create(bureau=bureau_b, name="dept B")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+@pytest.fixture
+def api_auditor(auditor) -> APIClient:
+    client = APIClient()
+    client.force_login(auditor)
+    return client
