@@ -82,6 +82,7 @@ def catalog_load(*, data: dict[str, Any] | None = None) -> LoadReport:
             domain=domains[item["domain"]] if item["domain"] in domains else Domain.objects.get(slug=item["domain"]),
             owner_bureau=owner,
             model_names=list(item.get("models", [])),
+            example_params=item.get("example_params") or {},
             params_schema=_schema_with_defs(item.get("params_schema") or {}, shared_defs),
             status=item.get("status", Scenario.Status.ACTIVE),
         )

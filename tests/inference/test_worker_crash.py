@@ -1,0 +1,68 @@
+"""A worker killed with SIGKILL in the middle of a request: after a restart the request completes,
+exactly once. Triton is paused (SIGSTOP) so that the kill lands while the model call is in flight."""
+
+import os
+import signal
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from services.inference.models import InferenceRequest
+from tests.images import example
+
+pytestmark = [pytest.mark.triton, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+# Short limits so the test runs in well under a minute; the order matters as in production:
+# Triton timeout < soft < hard time limit < claim lease < broker visibility timeout.
+FAST_RECOVERY = {
+    "TRITON_TIMEOUT_SECONDS": "4",
+    "CELERY_TASK_SOFT_TIME_LIMIT": "6",
+    "CELERY_TASK_TIME_LIMIT": "8",
+    "CITYAI_CLAIM_LEASE_SECONDS": "10",
+    "CELERY_BROKER_VISIBILITY_TIMEOUT": "14",
+}
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_request_survives_a_killed_worker(api_a, worker_factory, triton_server, settings):
+    first = worker_factory(extra_env=FAST_RECOVERY)
+    os.kill(triton_server.pid, signal.SIGSTOP)
+    try:
+        response = api_a.post(
+            "/api/v1/requests",
+            {"scenario": "crowd-gathering", "image": SimpleUploadedFile("c.jpg", example("crowd.jpg"))},
+            format="multipart",
+        )
+        assert response.status_code == 202
+        request_id = response.json()["id"]
+        wait_for(lambda: InferenceRequest.objects.get(pk=request_id).status == "running", 20, "the claim")
+        time.sleep(0.5)  # the worker is now blocked inside the Triton call
+        first.kill()
+    finally:
+        os.kill(triton_server.pid, signal.SIGCONT)
+
+    row = InferenceRequest.objects.get(pk=request_id)
+    assert row.status == "running" and row.attempts == 1
+
+    worker_factory(extra_env=FAST_RECOVERY)
+    row = wait_for(
+        lambda: (r := InferenceRequest.objects.get(pk=request_id)).is_terminal and r, 60, "completion after restart"
+    )
+    assert row.status == "succeeded", (row.error_code, row.error_message)
+    assert row.attempts == 2
+    assert row.result["count"] >= 5
+    assert len(row.model_calls) == 1  # only the run that finished wrote its record
+    finished_at = row.finished_at
+    time.sleep(3)
+    row.refresh_from_db()
+    assert row.finished_at == finished_at and row.status == "succeeded"  # nothing ran it a third time
