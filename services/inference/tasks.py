@@ -1,6 +1,7 @@
 """Celery tasks: thin adapters that take an id and call a service."""
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from services.inference.services import inference_request_execute, inference_requests_requeue_stale
 
@@ -15,3 +16,9 @@ def run_inference_request(self, request_id: str) -> None:
 @shared_task(name="services.inference.tasks.requeue_stale_requests")
 def requeue_stale_requests() -> int:
     return inference_requests_requeue_stale()
+
+
+@worker_ready.connect
+def _requeue_on_start(**kwargs) -> None:
+    """A worker that starts after a crash picks up what the crash left, without waiting for beat."""
+    inference_requests_requeue_stale()
