@@ -140,3 +140,31 @@ def api_auditor(auditor) -> APIClient:
     client = APIClient()
     client.force_login(auditor)
     return client
+
+
+@pytest.fixture
+def run_scenario(triton_url, bureau_a, operator_a):
+    """Run one scenario request in this process through the real services and the real Triton
+    (no worker: the request is submitted, then executed here). Returns the finished row."""
+    from services.accounts.selectors import Actor
+    from services.inference import inputs
+    from services.inference.models import InferenceRequest
+    from services.inference.services import inference_request_execute, inference_request_submit
+
+    actor = Actor(bureau=bureau_a, role=Membership.Role.OPERATOR, user=operator_a)
+
+    def run(slug: str, *, image=None, text=None, series=None, audio=None, params=None) -> InferenceRequest:
+        if image is not None:
+            checked = inputs.check_image(image)
+        elif audio is not None:
+            checked = inputs.check_audio(audio)
+        elif text is not None:
+            checked = inputs.check_text(text)
+        else:
+            checked = inputs.check_series(series)
+        request, _ = inference_request_submit(actor=actor, scenario_slug=slug, checked=checked, params=params)
+        inference_request_execute(request_id=request.pk)
+        request.refresh_from_db()
+        return request
+
+    return run

@@ -11,7 +11,21 @@ from services.accounts.models import Bureau
 from services.accounts.services import bureau_upsert
 from services.catalog.models import Domain, Entitlement, Scenario
 
-CATALOG_FILE = Path(__file__).resolve().parent / "data" / "catalog.yaml"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def catalog_data() -> dict[str, Any]:
+    """``data/catalog.yaml`` (bureaus, domains, shared schema pieces) plus the scenarios of every
+    ``data/scenarios/*.yaml`` (one file per rule family)."""
+    data = yaml.safe_load((DATA_DIR / "catalog.yaml").read_text(encoding="utf-8"))
+    data.setdefault("scenarios", [])
+    for path in sorted((DATA_DIR / "scenarios").glob("*.yaml")):
+        data["scenarios"].extend(yaml.safe_load(path.read_text(encoding="utf-8")) or [])
+    slugs = [item["slug"] for item in data["scenarios"]]
+    duplicates = sorted({slug for slug in slugs if slugs.count(slug) > 1})
+    if duplicates:
+        raise ValueError(f"scenario slugs defined twice: {duplicates}")
+    return data
 
 _SCENARIO_FIELDS = (
     "name_zh", "name_en", "description_zh", "description_en", "method_zh", "method_en",
@@ -61,7 +75,7 @@ def _schema_with_defs(schema: dict, shared_defs: dict) -> dict:
 def catalog_load(*, data: dict[str, Any] | None = None) -> LoadReport:
     """Bring bureaus, domains and scenarios in line with the catalog data; rows not in it stay."""
     if data is None:
-        data = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
+        data = catalog_data()
     report = LoadReport()
     for item in data.get("bureaus", []):
         existing = Bureau.objects.filter(slug=item["slug"]).first()

@@ -101,5 +101,13 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-# Importing the family modules fills the registry.
-from services.inference.pipelines import ocr_text, zone  # noqa: E402, F401
+def _import_families() -> None:
+    """Import every module of this package, so that a new family file registers itself."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_import_families()
