@@ -111,3 +111,27 @@ class Entitlement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bureau.slug} × {self.scenario.slug}"
+
+
+class RoutingExemplar(models.Model):
+    """A labelled example for a text-routing scenario (12345 complaints): this text belongs to that
+    bureau. Seeded from catalog data; bureaus add their own, which is how routing learns."""
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="routing_exemplars")
+    target_bureau = models.ForeignKey(Bureau, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField()
+    text_sha256 = models.CharField(max_length=64)
+    added_by = models.ForeignKey(
+        Bureau, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The bureau that contributed it; empty for catalog data.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scenario", "target_bureau", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["scenario", "target_bureau", "text_sha256"], name="exemplar_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario.slug} → {self.target_bureau.slug}: {self.text[:30]}"

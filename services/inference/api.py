@@ -36,7 +36,7 @@ class InferenceRequestOutput(serializers.ModelSerializer):
     class Meta:
         model = InferenceRequest
         fields = [
-            "id", "url", "scenario", "bureau", "status", "tier", "attempts", "created_at", "started_at",
+            "id", "url", "scenario", "bureau", "source", "status", "tier", "attempts", "created_at", "started_at",
             "finished_at", "timings", "model_versions", "model_calls", "input", "params", "alert", "result",
             "annotated_image_url", "error",
         ]
@@ -72,6 +72,14 @@ def _json_field(value, name: str):
             return json.loads(value)
         except json.JSONDecodeError as exc:
             raise ApplicationError(f"{name} is not valid JSON: {exc}", code="invalid_json") from None
+    return value
+
+
+def _text_field(value, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ApplicationError(f"{name} must be a string.", code=f"invalid_{name}")
     return value
 
 
@@ -144,6 +152,7 @@ SUBMIT_SCHEMA = inline_serializer(
     "SubmitRequest",
     fields={
         "scenario": serializers.CharField(help_text="Scenario slug"),
+        "source": serializers.CharField(required=False, help_text="Camera, device or channel id"),
         "params": serializers.JSONField(required=False, help_text="Scenario params (JSON object)"),
         "image": serializers.FileField(required=False, help_text="JPEG/PNG/WebP/BMP image (multipart)"),
         "audio": serializers.FileField(required=False, help_text="PCM WAV (multipart)"),
@@ -195,6 +204,7 @@ class RequestListCreateApi(APIView):
             checked=checked,
             params=params,
             idempotency_key=request.headers.get("Idempotency-Key"),
+            source=_text_field(request.data.get("source"), "source"),
         )
         if wait:
             obj = inference_request_wait(request=obj, seconds=wait)

@@ -40,6 +40,10 @@ class InferenceRequest(models.Model):
     api_client = models.ForeignKey(ApiClient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # NULL, not "", for "no key": the unique constraint must ignore requests without one.
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    source = models.CharField(
+        max_length=200, blank=True, help_text="Where the input came from (camera, device, hotline); multi-frame "
+        "rules compare a request with earlier ones from the same source."
+    )
 
     input_kind = models.CharField(max_length=16, choices=Scenario.InputKind.choices)
     input_file = models.FileField(upload_to=_input_path, blank=True)
@@ -77,6 +81,7 @@ class InferenceRequest(models.Model):
             models.Index(fields=["bureau", "-created_at"], name="request_bureau_recent"),
             models.Index(fields=["bureau", "scenario", "created_at"], name="request_bureau_scenario_day"),
             models.Index(fields=["status", "next_attempt_at"], name="request_status_due"),
+            models.Index(fields=["bureau", "scenario", "source", "-created_at"], name="request_source_history"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -1,11 +1,13 @@
 """Reads of inference requests, always through the bureau scope."""
 
 import time
+from datetime import timedelta
 
 from django.db.models import QuerySet
 
 from services.accounts.selectors import Actor, get_scoped_or_404, scope_to_actor
 from services.inference.models import InferenceRequest
+from services.inference.pipelines import PastRequest
 
 
 def inference_request_list(*, actor: Actor, scenario: str | None = None, status: str | None = None) -> QuerySet:
@@ -19,6 +21,26 @@ def inference_request_list(*, actor: Actor, scenario: str | None = None, status:
 
 def inference_request_get(*, actor: Actor, request_id) -> InferenceRequest:
     return get_scoped_or_404(InferenceRequest.objects.select_related("scenario", "bureau"), actor, pk=request_id)
+
+
+def inference_request_history(
+    *, request: InferenceRequest, within_s: float = 3600, same_source: bool = True, limit: int = 200
+) -> list[PastRequest]:
+    """Earlier succeeded requests of the same bureau and scenario (and source), newest first."""
+    qs = InferenceRequest.objects.filter(
+        bureau_id=request.bureau_id,
+        scenario_id=request.scenario_id,
+        status=InferenceRequest.Status.SUCCEEDED,
+        created_at__lt=request.created_at,
+        created_at__gte=request.created_at - timedelta(seconds=within_s),
+    ).exclude(pk=request.pk)
+    if same_source:
+        qs = qs.filter(source=request.source)
+    rows = qs.order_by("-created_at").values("id", "created_at", "source", "input_data", "params", "result")[:limit]
+    return [
+        PastRequest(str(r["id"]), r["created_at"], r["source"], r["input_data"], r["params"], r["result"] or {})
+        for r in rows
+    ]
 
 
 def inference_request_wait(*, request: InferenceRequest, seconds: float) -> InferenceRequest:

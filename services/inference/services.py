@@ -6,6 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -23,6 +24,7 @@ from services.core.errors import ApplicationError, Conflict, PermissionDenied, T
 from services.inference import pipelines, triton
 from services.inference.inputs import CheckedInput, reject_nul
 from services.inference.models import InferenceRequest
+from services.inference.selectors import inference_request_history
 from services.inference.signals import request_finished
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ def inference_request_submit(
     checked: CheckedInput,
     params: Any = None,
     idempotency_key: str | None = None,
+    source: str = "",
 ) -> tuple[InferenceRequest, bool]:
     """Accept a request: validate, check entitlement and quota, store the input, enqueue on commit.
 
@@ -113,6 +116,9 @@ def inference_request_submit(
             code="wrong_input_kind",
         )
     resolved = _check_params(scenario, params)
+    source = (source or "").strip()
+    if len(source) > 200 or not source.isprintable():
+        raise ApplicationError("source must be at most 200 printable characters.", code="invalid_source")
     try:
         with transaction.atomic():
             Entitlement.objects.select_for_update().filter(pk=entitlement.pk).first()
@@ -123,6 +129,7 @@ def inference_request_submit(
                 submitted_by=actor.user,
                 api_client=actor.api_client,
                 idempotency_key=idempotency_key,
+                source=source,
                 input_kind=checked.kind,
                 input_data=checked.data,
                 input_name=checked.name,
@@ -238,7 +245,13 @@ def inference_request_execute(*, request_id: str) -> ExecuteOutcome:
         InferenceRequest.objects.filter(pk=request.pk).update(
             started_at=started, queue_ms=(started - request.created_at).total_seconds() * 1000
         )
-    ctx = pipelines.Context(priority=0, timeout_s=settings.TRITON_TIMEOUT_SECONDS)
+    ctx = pipelines.Context(
+        priority=0,
+        timeout_s=settings.TRITON_TIMEOUT_SECONDS,
+        source=request.source,
+        now=request.created_at,
+        history=partial(inference_request_history, request=request),
+    )
     t0 = time.perf_counter()
     try:
         family = pipelines.get(request.scenario.pipeline)

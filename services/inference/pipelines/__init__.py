@@ -5,6 +5,7 @@ a function ``run(ctx, item) -> Outcome`` registered here under that name. Tensor
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -52,12 +53,36 @@ class ModelCall:
                 "wall_ms": round(self.wall_ms, 3)}
 
 
+@dataclass(frozen=True)
+class PastRequest:
+    """An earlier finished request of the same bureau and scenario, for multi-frame and duplicate rules."""
+
+    id: str
+    created_at: datetime
+    source: str
+    data: Any
+    params: dict[str, Any]
+    result: dict[str, Any]
+
+
+def _no_history(**kwargs: Any) -> list[PastRequest]:
+    return []
+
+
 @dataclass
 class Context:
-    """Carries the per-request Triton settings and records every model call for metering."""
+    """Carries the per-request Triton settings, records every model call for metering, and gives
+    access to the history of earlier requests.
+
+    ``history(within_s=..., same_source=True, limit=...)`` returns earlier succeeded requests of the
+    same bureau and scenario, newest first.
+    """
 
     priority: int = 0
     timeout_s: float = 30.0
+    source: str = ""
+    now: datetime | None = None
+    history: Callable[..., list[PastRequest]] = _no_history
     calls: list[ModelCall] = field(default_factory=list)
 
     def infer(self, model: str, inputs: dict[str, np.ndarray], outputs: list[str]) -> dict[str, np.ndarray]:
