@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.images import EXAMPLES, poster  # noqa: E402
+from tests.images import EXAMPLES, poster
 
 ADVERT = ["专业办证 刻章", "代开发票 小额贷款", "电话 13812345678"]
 
