@@ -1,6 +1,7 @@
 """Shared fixtures: two bureaus (A and B) with operators, an auditor, API clients, the catalog,
 and — for integration tests — a real Triton server and real Celery workers."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,11 @@ def _media_root(tmp_path_factory):
 @pytest.fixture(scope="session")
 def triton_server(artifacts_dir):
     """A real tritonserver (from the nvidia-pytriton wheel) on free loopback ports; yields its gRPC URL."""
+    # While developing one model, CITYAI_TEST_TRITON_MODELS=ocr,object_detector loads only those.
+    only = [m for m in os.environ.get("CITYAI_TEST_TRITON_MODELS", "").split(",") if m]
     server = LocalTritonServer(
         settings.TRITON_MODEL_REPOSITORY,
+        models=only or None,
         http_port=free_port(),
         grpc_port=free_port(),
         metrics_port=free_port(),
