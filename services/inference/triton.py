@@ -17,6 +17,7 @@ bureau's own ONNX model, say) `compute_ms` falls back to the round trip, an uppe
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -77,6 +78,7 @@ class InferResult:
 _lock = threading.Lock()
 _clients: dict[tuple[int, str], grpcclient.InferenceServerClient] = {}
 _output_names: dict[tuple[int, str, str, str], frozenset[str]] = {}
+_inherited: list[grpcclient.InferenceServerClient] = []
 
 
 def default_url() -> str:
@@ -111,8 +113,8 @@ def get_client(url: str | None = None) -> grpcclient.InferenceServerClient:
         client = _clients.get(key)
         if client is None:
             for stale in [k for k in _clients if k[0] != key[0]]:
-                # Inherited from the parent: drop without closing, the channel is the parent's.
-                del _clients[stale]
+                # Inherited from the parent: never close (or let __del__ close) the parent's channel.
+                _inherited.append(_clients.pop(stale))
             client = grpcclient.InferenceServerClient(
                 url,
                 channel_args=[
@@ -138,6 +140,10 @@ def close_clients() -> None:
         for key in [k for k in _clients if k[0] == pid]:
             _clients.pop(key).close()
         _output_names.clear()
+
+
+# Close while grpc is still importable: a client left to __del__ at interpreter exit prints a traceback.
+atexit.register(close_clients)
 
 
 def _translate(exc: InferenceServerException, model: str = "") -> TritonError:
