@@ -117,20 +117,14 @@ def ensure_model_env(
         if current():
             return env
         base_python = getattr(sys, "_base_executable", sys.executable)
-        subprocess.run([base_python, "-m", "venv", str(env)], check=True)
-        subprocess.run(
-            [
-                str(env / "bin" / "python3"),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-                str(requirements),
-            ],
-            check=True,
-        )
+        pip = [str(env / "bin" / "python3"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        try:
+            subprocess.run([base_python, "-m", "venv", str(env)], check=True)
+            subprocess.run([*pip, "-r", str(requirements)], check=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise TritonServerError(
+                f"could not build the models' environment {env} from {requirements}: {exc}"
+            ) from exc
         stamp.write_text(digest + "\n")
     return env
 

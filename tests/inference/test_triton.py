@@ -263,3 +263,12 @@ def test_unloaded_and_stopped_server_are_unavailable(tmp_path):
 def test_client_timeout_is_unavailable(triton_url):
     with pytest.raises(triton.TritonUnavailable):
         triton.infer("ocr", _image_input(_sign(["超时"])), ["TEXT"], url=triton_url, timeout_s=0.001)
+
+
+@pytest.mark.triton
+def test_priority_levels_are_accepted(triton_url):
+    """The models declare 3 priority levels (1 urgent .. 3 bulk); 0 means the model's default."""
+    photo = _image_input((DATA / "astronaut.jpg").read_bytes())
+    for priority in (0, 1, 3):
+        result = triton.infer("object_detector", photo, ["DETECTIONS"], url=triton_url, priority=priority)
+        assert result.outputs["DETECTIONS"].shape[1] >= 1
