@@ -134,6 +134,10 @@ CITYAI_TASK_RETRY_BACKOFF_SECONDS = env_float("CITYAI_TASK_RETRY_BACKOFF_SECONDS
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", CITYAI_CLAIM_LEASE_SECONDS + 30),
     "queue_order_strategy": "priority",
+    # Look for messages of lost workers (unacked past the visibility timeout) every 10 s; kombu's
+    # default throttle only scans every tenth sweep, i.e. every 100 s.
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
 }
 CELERY_TASK_DEFAULT_QUEUE = "normal"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

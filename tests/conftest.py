@@ -61,13 +61,13 @@ def _flush_broker() -> None:
 
 
 @pytest.fixture(scope="module")
-def worker_factory(django_db_setup, django_db_blocker, triton_server, artifacts_dir):
+def worker_factory(request, django_db_setup, triton_server, artifacts_dir):
     """Start real Celery workers on the test database; every one is stopped after the module."""
     started: list[WorkerProcess] = []
     _flush_broker()
 
     def start(**kwargs) -> WorkerProcess:
-        log = artifacts_dir / f"worker-{len(started)}.log"
+        log = artifacts_dir / f"worker-{request.module.__name__.rsplit('.', 1)[-1]}-{len(started)}.log"
         worker = WorkerProcess(triton_server.grpc_url, log, **kwargs).start()
         started.append(worker)
         return worker

@@ -20,9 +20,17 @@ def submit(client, scenario: str, image: bytes, params: dict | None = None, name
     data = {"scenario": scenario, "image": SimpleUploadedFile(name, image)}
     if params is not None:
         data["params"] = json.dumps(params)
-    response = client.post("/api/v1/requests?wait=60", data, format="multipart")
-    assert response.status_code == 200, response.content
-    body = response.json()
+    response = client.post("/api/v1/requests?wait=30", data, format="multipart")
+    assert response.status_code in (200, 202), response.content
+    return finished(client, response.json())
+
+
+def finished(client, body: dict, rounds: int = 4) -> dict:
+    """Wait (30 s a call) until the request is done; a busy CI machine may need more than one wait."""
+    for _ in range(rounds):
+        if body["status"] in ("succeeded", "failed"):
+            break
+        body = client.get(f"{body['url']}?wait=30").json()
     assert body["status"] == "succeeded", body
     return body
 
@@ -81,9 +89,10 @@ def test_json_body_with_base64_image(api_a):
     import base64
 
     response = api_a.post(
-        "/api/v1/requests?wait=60",
+        "/api/v1/requests?wait=30",
         {"scenario": "crowd-gathering", "image_base64": base64.b64encode(example("crowd.jpg")).decode(),
          "params": {"min_count": 3}},
         format="json",
     )
-    assert response.status_code == 200 and response.json()["alert"] is True
+    assert response.status_code in (200, 202)
+    assert finished(api_a, response.json())["alert"] is True

@@ -16,11 +16,11 @@ pytestmark = [pytest.mark.triton, pytest.mark.worker, pytest.mark.django_db(tran
 # Short limits so the test runs in well under a minute; the order matters as in production:
 # Triton timeout < soft < hard time limit < claim lease < broker visibility timeout.
 FAST_RECOVERY = {
-    "TRITON_TIMEOUT_SECONDS": "4",
-    "CELERY_TASK_SOFT_TIME_LIMIT": "6",
-    "CELERY_TASK_TIME_LIMIT": "8",
-    "CITYAI_CLAIM_LEASE_SECONDS": "10",
-    "CELERY_BROKER_VISIBILITY_TIMEOUT": "14",
+    "TRITON_TIMEOUT_SECONDS": "5",
+    "CELERY_TASK_SOFT_TIME_LIMIT": "7",
+    "CELERY_TASK_TIME_LIMIT": "9",
+    "CITYAI_CLAIM_LEASE_SECONDS": "11",
+    "CELERY_BROKER_VISIBILITY_TIMEOUT": "15",
 }
 
 
@@ -34,17 +34,25 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_request_survives_a_killed_worker(api_a, worker_factory, triton_server, settings):
-    first = worker_factory(extra_env=FAST_RECOVERY)
+def submit(client) -> str:
+    response = client.post(
+        "/api/v1/requests",
+        {"scenario": "crowd-gathering", "image": SimpleUploadedFile("c.jpg", example("crowd.jpg"))},
+        format="multipart",
+    )
+    assert response.status_code == 202
+    return response.json()["id"]
+
+
+def test_request_survives_a_killed_worker(api_a, worker_factory, triton_server):
+    # One pool process, warmed up by a first request, so that its gRPC connection is open: a call to
+    # the paused server then blocks (instead of failing fast while connecting).
+    first = worker_factory(extra_env=FAST_RECOVERY, concurrency=1)
+    warm = submit(api_a)
+    wait_for(lambda: InferenceRequest.objects.get(pk=warm).status == "succeeded", 60, "the warm-up request")
     os.kill(triton_server.pid, signal.SIGSTOP)
     try:
-        response = api_a.post(
-            "/api/v1/requests",
-            {"scenario": "crowd-gathering", "image": SimpleUploadedFile("c.jpg", example("crowd.jpg"))},
-            format="multipart",
-        )
-        assert response.status_code == 202
-        request_id = response.json()["id"]
+        request_id = submit(api_a)
         wait_for(lambda: InferenceRequest.objects.get(pk=request_id).status == "running", 20, "the claim")
         time.sleep(0.5)  # the worker is now blocked inside the Triton call
         first.kill()
