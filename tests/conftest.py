@@ -157,7 +157,11 @@ def run_scenario(triton_url, bureau_a, operator_a):
 
     actor = Actor(bureau=bureau_a, role=Membership.Role.OPERATOR, user=operator_a)
 
-    def run(slug: str, *, image=None, text=None, series=None, audio=None, params=None) -> InferenceRequest:
+    def run(
+        slug: str, *, image=None, text=None, series=None, audio=None, params=None, source: str = "", at=None
+    ) -> InferenceRequest:
+        """``source`` names the camera or device; ``at`` (a datetime) backdates the request, so that
+        multi-frame rules see a sequence of frames minutes apart."""
         if image is not None:
             checked = inputs.check_image(image)
         elif audio is not None:
@@ -166,7 +170,11 @@ def run_scenario(triton_url, bureau_a, operator_a):
             checked = inputs.check_text(text)
         else:
             checked = inputs.check_series(series)
-        request, _ = inference_request_submit(actor=actor, scenario_slug=slug, checked=checked, params=params)
+        request, _ = inference_request_submit(
+            actor=actor, scenario_slug=slug, checked=checked, params=params, source=source
+        )
+        if at is not None:
+            InferenceRequest.objects.filter(pk=request.pk).update(created_at=at)
         inference_request_execute(request_id=request.pk)
         request.refresh_from_db()
         return request
