@@ -1,30 +1,43 @@
-"""Count in zone: objects of given classes whose ground point lies in a polygon (crowding, fire lanes)."""
+"""Count in zone: objects of given classes whose ground point lies in a polygon.
+
+``alert_when: at_least`` (the default) fires when the count reaches ``min_count`` (crowding, fire
+lanes, intrusion with ``min_count: 1``); ``alert_when: below`` fires when fewer than ``min_count``
+are there (a guard post left unattended).
+"""
 
 from services.inference.pipelines import Context, Item, Outcome, drawing, register
 from services.inference.pipelines.geometry import denormalize, foot_point, point_in_polygon
-from services.inference.pipelines.primitives import coco_labels, detect_objects
+from services.inference.pipelines.primitives import Detection, coco_labels, detect_objects
 
 
-def _check(params: dict) -> None:
+def check_classes(params: dict) -> None:
     unknown = sorted(set(params.get("classes", [])) - set(coco_labels()))
     if unknown:
         raise ValueError(f"unknown object classes {unknown}; use COCO class names such as 'person', 'car'")
 
 
-@register("count_in_zone", check_params=_check)
+def objects_in_zone(ctx: Context, item: Item, image) -> tuple[list[tuple[Detection, bool]], list]:
+    """Detections of the wanted classes, each with whether its ground point is in the zone."""
+    height, width = image.shape[:2]
+    zone = denormalize(item.params["zone"], width, height)
+    wanted = set(item.params["classes"])
+    objects = [
+        (det, point_in_polygon(foot_point(det.box), zone))
+        for det in detect_objects(ctx, item.content, min_score=item.params["min_score"])
+        if det.label in wanted
+    ]
+    return objects, zone
+
+
+@register("count_in_zone", check_params=check_classes)
 def count_in_zone(ctx: Context, item: Item) -> Outcome:
     params = item.params
     image = drawing.decode(item.content)
     height, width = image.shape[:2]
-    zone = denormalize(params["zone"], width, height)
-    wanted = set(params["classes"])
-    objects = []
-    for det in detect_objects(ctx, item.content, min_score=params["min_score"]):
-        if det.label not in wanted:
-            continue
-        objects.append((det, point_in_polygon(foot_point(det.box), zone)))
+    objects, zone = objects_in_zone(ctx, item, image)
     count = sum(1 for _, inside in objects if inside)
-    alert = count >= params["min_count"]
+    below = params.get("alert_when", "at_least") == "below"
+    alert = count < params["min_count"] if below else count >= params["min_count"]
 
     drawing.draw_polygon(image, zone, drawing.RED if alert else drawing.AMBER)
     for det, inside in objects:
@@ -36,7 +49,7 @@ def count_in_zone(ctx: Context, item: Item) -> Outcome:
             by_class[det.label] = by_class.get(det.label, 0) + 1
     return Outcome(
         alert=alert,
-        summary=f"{count} in zone (alert at ≥ {params['min_count']})",
+        summary=f"{count} in zone (alert {'below' if below else 'at ≥'} {params['min_count']})",
         data={
             "count": count,
             "count_by_class": by_class,
