@@ -1,0 +1,246 @@
+"""Signal analytics on Triton's python backend: published standards and anomaly rules for sensor
+series and audio, as one shared, metered model.
+
+Why in Triton and not in the worker: the compute (FFT A-weighting of minutes of audio, fitting an
+IsolationForest) is shared and metered like any model's, and bureaus' sensor scenarios scale with
+Triton instances. The standards' maths lives in `standards.py` (numpy only, unit-tested directly);
+this file is the tensor interface and IsolationForest (scikit-learn).
+
+Every request names an operation (OP) and carries a [rows, channels] FP32 matrix with channel names
+and JSON params; the answer is one small JSON document. NaN marks a missing reading.
+"""
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+try:  # only present inside Triton's python backend stub
+    import triton_python_backend_utils as pb_utils
+except ImportError:  # unit tests import the operations without Triton
+    pb_utils = None
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import standards
+
+MAX_ESTIMATORS = 500
+
+
+def _finite_column(values: np.ndarray, index: int) -> np.ndarray:
+    column = values[:, index].astype(np.float64)
+    return column[np.isfinite(column)]
+
+
+def op_aqi(values: np.ndarray, channels: list[str], params: dict) -> dict:
+    """HJ 633 AQI per row (time step); channels are table keys such as pm25_24h, o3_1h."""
+    unknown = sorted(set(channels) - set(standards.AQI_BREAKPOINTS))
+    if unknown:
+        raise ValueError(f"unknown AQI channels {unknown}; use {sorted(standards.AQI_BREAKPOINTS)}")
+    rows = []
+    for r in range(values.shape[0]):
+        concentrations = {c: float(values[r, i]) for i, c in enumerate(channels) if math.isfinite(values[r, i])}
+        if not concentrations:
+            rows.append(None)
+            continue
+        rows.append(standards.aqi(concentrations))
+    scored = [i for i, row in enumerate(rows) if row is not None]
+    if not scored:
+        raise ValueError("every row is missing (NaN)")
+    worst = max(scored, key=lambda i: rows[i]["aqi"])
+    return {"rows": rows, "worst_index": worst, "worst": rows[worst], "latest_index": scored[-1],
+            "latest": rows[scored[-1]]}
+
+
+def op_water_class(values: np.ndarray, channels: list[str], params: dict) -> dict:
+    """GB 3838 class per row (sample); a lake or reservoir uses the lake TP limits."""
+    lake = params.get("water_body", "river") == "lake"
+    names = ["tp_lake" if lake and c == "tp" else c for c in channels]
+    target = params.get("target_class", "III")
+    rows = []
+    for r in range(values.shape[0]):
+        sample = {n: float(values[r, i]) for i, n in enumerate(names) if math.isfinite(values[r, i])}
+        rows.append(standards.water_class(sample, target) if sample else None)
+    scored = [i for i, row in enumerate(rows) if row is not None]
+    if not scored:
+        raise ValueError("every row is missing (NaN)")
+    worst = max(scored, key=lambda i: rows[i]["class_index"])
+    return {"rows": rows, "worst_index": worst, "worst": rows[worst], "latest_index": scored[-1],
+            "latest": rows[scored[-1]], "water_body": "lake" if lake else "river"}
+
+
+def _noise_params(params: dict) -> tuple[str, str]:
+    return str(params.get("zone_class", "2")), str(params.get("period", "day"))
+
+
+def op_noise_leq(values: np.ndarray, channels: list[str], params: dict) -> dict:
+    """Leq and percentile levels from a series of dB(A) readings taken at equal intervals."""
+    levels = _finite_column(values, 0)
+    if levels.size == 0:
+        raise ValueError("no finite dB(A) readings")
+    stats = standards.level_statistics(levels)
+    return {"levels": stats, "assessment": standards.noise_assessment(stats, *_noise_params(params))}
+
+
+def op_noise_audio(values: np.ndarray, channels: list[str], params: dict) -> dict:
+    """A-weighted Leq of PCM samples in [-1, 1] (first channel), with a calibration offset."""
+    sample_rate = float(params.get("sample_rate", 0))
+    calibration_db = float(params.get("calibration_db", 0.0))
+    stats = standards.audio_levels(values[:, 0], sample_rate, calibration_db=calibration_db,
+                                   block_s=float(params.get("block_s", 1.0)))
+    return {"levels": stats, "assessment": standards.noise_assessment(stats, *_noise_params(params)),
+            "calibration_db": calibration_db}
+
+
+def op_exposure(values: np.ndarray, channels: list[str], params: dict) -> dict:
+    """GBZ 2.1 MAC / PC-TWA / PC-STEL per substance (mg/m³); params may add or override limits."""
+    interval_s = float(params.get("interval_s", 60))
+    overrides = params.get("limits") or {}
+    substances = {}
+    for i, name in enumerate(channels):
+        limits = {**standards.EXPOSURE_LIMITS.get(name, {}), **overrides.get(name, {})}
+        if not limits:
+            raise ValueError(f"no occupational exposure limit known for {name!r}; give one in params.limits")
+        column = _finite_column(values, i)
+        if column.size == 0:
+            raise ValueError(f"{name}: no finite readings")
+        substances[name] = standards.occupational_exposure(column, interval_s, limits)
+        substances[name]["name_zh"] = standards.EXPOSURE_NAMES_ZH.get(name, name)
+    return {"substances": substances, "interval_s": interval_s,
+            "exceeded": sorted(n for n, s in substances.items() if s["exceeded"])}
+
+
+def _anomaly_result(values: np.ndarray, channels: list[str], per_channel: dict, method: str) -> dict:
+    indices = sorted({i for result in per_channel.values() for i in result["indices"]})
+    return {
+        "method": method,
+        "indices": indices,
+        "values": [{c: float(values[i, k]) for k, c in enumerate(channels)} for i in indices],
+        "channels": per_channel,
+        "points": int(values.shape[0]),
+    }
+
+
+def op_anomaly_mad(values: np.ndarray, channels: list[str], params: dict) -> dict:
+    threshold = float(params.get("threshold", 3.5))
+    window = int(params.get("window", 0))
+    per_channel = {}
+    for k, name in enumerate(channels):
+        column = values[:, k].astype(np.float64)
+        if not np.all(np.isfinite(column)):
+            raise ValueError(f"{name}: anomaly rules need every reading (NaN found)")
+        per_channel[name] = standards.mad_anomalies(column, threshold, window)
+    return _anomaly_result(values, channels, per_channel, "mad")
+
+
+def op_anomaly_iforest(values: np.ndarray, channels: list[str], params: dict) -> dict:
+    """IsolationForest (Liu, Ting & Zhou 2008) on windowed features of all channels together.
+
+    A point is reported when its isolation score (0.5 ordinary, → 1 isolated) reaches
+    ``score_threshold`` and some channel deviates at least ``min_z`` robust units from the median of
+    its neighbours: IsolationForest always isolates something, even in clean noise, so the floor keeps
+    the tails of ordinary noise out.
+    """
+    from sklearn.ensemble import IsolationForest
+
+    window = int(params.get("window", 9))
+    score_threshold = float(params.get("score_threshold", 0.6))
+    min_z = float(params.get("min_z", 4.0))
+    n_estimators = min(MAX_ESTIMATORS, int(params.get("n_estimators", 100)))
+    if values.shape[0] < 16:
+        raise ValueError("IsolationForest needs at least 16 points; use the MAD rule for short series")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("anomaly rules need every reading (NaN found)")
+    features = np.column_stack([standards.window_features(values[:, k], window) for k in range(values.shape[1])])
+    model = IsolationForest(n_estimators=n_estimators, random_state=0).fit(features)
+    scores = -model.score_samples(features)
+    z = features[:, 0::2]  # first feature of every channel: residual robust z
+    per_channel = {}
+    for k, name in enumerate(channels):
+        hits = np.flatnonzero((scores >= score_threshold) & (np.abs(z[:, k]) >= min_z))
+        per_channel[name] = {
+            "indices": [int(i) for i in hits],
+            "scores": [round(float(scores[i]), 4) for i in hits],
+            "z": [round(float(z[i, k]), 3) for i in hits],
+        }
+    result = _anomaly_result(values, channels, per_channel, "iforest")
+    result["max_score"] = round(float(scores.max()), 4)
+    return result
+
+
+OPERATIONS = {
+    "aqi": op_aqi,
+    "water_class": op_water_class,
+    "noise_leq": op_noise_leq,
+    "noise_audio": op_noise_audio,
+    "exposure": op_exposure,
+    "anomaly_mad": op_anomaly_mad,
+    "anomaly_iforest": op_anomaly_iforest,
+}
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def run_operation(op: str, values: np.ndarray, channels: list[str], params: dict) -> dict:
+    if op not in OPERATIONS:
+        raise ValueError(f"unknown OP {op!r}; use one of {sorted(OPERATIONS)}")
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim != 2 or values.shape[0] == 0 or values.shape[1] == 0:
+        raise ValueError(f"VALUES must be [rows, channels] with at least one of each, got {values.shape}")
+    if len(channels) != values.shape[1]:
+        raise ValueError(f"CHANNELS has {len(channels)} names for {values.shape[1]} columns")
+    if np.isinf(values).any():
+        raise ValueError("VALUES contains infinities")
+    return OPERATIONS[op](values, channels, params)
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        # Warm scikit-learn's import so the first anomaly request does not pay for it.
+        from sklearn.ensemble import IsolationForest  # noqa: F401
+
+    def _one(self, request) -> dict:
+        op = _text(pb_utils.get_input_tensor_by_name(request, "OP").as_numpy().reshape(-1)[0])
+        values = pb_utils.get_input_tensor_by_name(request, "VALUES").as_numpy()
+        if values.ndim == 3:
+            if values.shape[0] != 1:
+                raise ValueError("send one series per request; Triton batches requests")
+            values = values[0]
+        channels = [_text(c) for c in pb_utils.get_input_tensor_by_name(request, "CHANNELS").as_numpy().reshape(-1)]
+        params_tensor = pb_utils.get_input_tensor_by_name(request, "PARAMS_JSON")
+        params = {}
+        if params_tensor is not None:
+            raw = _text(params_tensor.as_numpy().reshape(-1)[0])
+            try:
+                params = json.loads(raw) if raw.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"PARAMS_JSON is not JSON: {exc}") from None
+            if not isinstance(params, dict):
+                raise ValueError("PARAMS_JSON must be a JSON object")
+        return run_operation(op, values, channels, params)
+
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            started = time.perf_counter()
+            try:
+                result = self._one(request)
+            except (ValueError, TypeError, KeyError) as exc:
+                error = pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG)
+                responses.append(pb_utils.InferenceResponse(error=error))
+                continue
+            except Exception as exc:  # noqa: BLE001 - one bad request must not fail the whole batch
+                error = pb_utils.TritonError(f"signal_analytics failed: {exc!r}")
+                responses.append(pb_utils.InferenceResponse(error=error))
+                continue
+            encoded = json.dumps(result, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            compute_ms = np.array([[(time.perf_counter() - started) * 1000.0]], dtype=np.float32)
+            responses.append(pb_utils.InferenceResponse(output_tensors=[
+                pb_utils.Tensor("RESULT_JSON", np.array([[encoded]], dtype=object)),
+                pb_utils.Tensor("COMPUTE_MS", compute_ms),
+            ]))
+        return responses
