@@ -34,30 +34,71 @@ def _finite_column(values: np.ndarray, index: int) -> np.ndarray:
     return column[np.isfinite(column)]
 
 
+def _compact(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+# Plain pollutant names → breakpoint keys, per averaging: daily reports use 24-h values and O3's
+# 8-h maximum, hourly (real-time) reports 1-h values. PM has only 24-h breakpoints in HJ 633.
+_AQI_BY_AVERAGING = {
+    "24h": {"pm25": "pm25_24h", "pm10": "pm10_24h", "so2": "so2_24h", "no2": "no2_24h", "co": "co_24h",
+            "o3": "o3_8h"},
+    "1h": {"pm25": "pm25_24h", "pm10": "pm10_24h", "so2": "so2_1h", "no2": "no2_1h", "co": "co_1h",
+           "o3": "o3_1h"},
+}
+_AQI_KEYS = {_compact(k): k for k in standards.AQI_BREAKPOINTS}
+
+
+def aqi_key(name: str, averaging: str) -> str:
+    compact = _compact(name)
+    if compact in _AQI_KEYS:
+        return _AQI_KEYS[compact]
+    if averaging not in _AQI_BY_AVERAGING:
+        raise ValueError("averaging must be '24h' or '1h'")
+    key = _AQI_BY_AVERAGING[averaging].get(compact)
+    if key is None:
+        raise ValueError(
+            f"unknown AQI channel {name!r}; use pm25 pm10 so2 no2 co o3 or {sorted(standards.AQI_BREAKPOINTS)}"
+        )
+    return key
+
+
 def op_aqi(values: np.ndarray, channels: list[str], params: dict) -> dict:
-    """HJ 633 AQI per row (time step); channels are table keys such as pm25_24h, o3_1h."""
-    unknown = sorted(set(channels) - set(standards.AQI_BREAKPOINTS))
-    if unknown:
-        raise ValueError(f"unknown AQI channels {unknown}; use {sorted(standards.AQI_BREAKPOINTS)}")
+    """HJ 633 AQI per row (time step). Channels are breakpoint keys (pm25_24h, o3_1h, ...) or plain
+    pollutant names read with ``params.averaging`` (24h, the default, or 1h)."""
+    averaging = str(params.get("averaging", "24h"))
+    keys = [aqi_key(c, averaging) for c in channels]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"two channels map to the same breakpoint table: {keys}")
     rows = []
     for r in range(values.shape[0]):
-        concentrations = {c: float(values[r, i]) for i, c in enumerate(channels) if math.isfinite(values[r, i])}
-        if not concentrations:
-            rows.append(None)
-            continue
-        rows.append(standards.aqi(concentrations))
+        concentrations = {k: float(values[r, i]) for i, k in enumerate(keys) if math.isfinite(values[r, i])}
+        rows.append(standards.aqi(concentrations) if concentrations else None)
     scored = [i for i, row in enumerate(rows) if row is not None]
     if not scored:
         raise ValueError("every row is missing (NaN)")
     worst = max(scored, key=lambda i: rows[i]["aqi"])
     return {"rows": rows, "worst_index": worst, "worst": rows[worst], "latest_index": scored[-1],
-            "latest": rows[scored[-1]]}
+            "latest": rows[scored[-1]], "averaging": averaging, "channels": dict(zip(channels, keys, strict=True))}
+
+
+_WATER_KEYS = {_compact(k): k for k in [*standards.WATER_LIMITS, "ph"]} | {
+    "nh3": "nh3n", "ammonia": "nh3n", "ammonianitrogen": "nh3n", "dissolvedoxygen": "do",
+    "permanganate": "codmn", "permanganateindex": "codmn", "totalphosphorus": "tp", "totalnitrogen": "tn",
+}
+
+
+def water_key(name: str, lake: bool) -> str:
+    key = _WATER_KEYS.get(_compact(name))
+    if key is None:
+        raise ValueError(f"unknown water parameter {name!r}; use {sorted([*standards.WATER_LIMITS, 'ph'])}")
+    return "tp_lake" if lake and key == "tp" else key
 
 
 def op_water_class(values: np.ndarray, channels: list[str], params: dict) -> dict:
     """GB 3838 class per row (sample); a lake or reservoir uses the lake TP limits."""
     lake = params.get("water_body", "river") == "lake"
-    names = ["tp_lake" if lake and c == "tp" else c for c in channels]
+    names = [water_key(c, lake) for c in channels]
     target = params.get("target_class", "III")
     rows = []
     for r in range(values.shape[0]):
