@@ -148,12 +148,17 @@ def server_environment(model_env: str | os.PathLike) -> dict[str, str]:
     return env
 
 
+def repository_models(repository: Path) -> list[str]:
+    """The models of a repository: folders with a config.pbtxt (a folder being set up is not one yet)."""
+    return sorted(p.parent.name for p in Path(repository).glob("*/config.pbtxt"))
+
+
 class LocalTritonServer:
     """One `tritonserver` child process serving a model repository on loopback ports.
 
-    Explicit model control with `--load-model=*` loads everything at start, like the default mode,
-    but keeps the repository API open so models can be loaded and unloaded at run time. `models`
-    narrows what is loaded at start (for instance while one model's weights are still missing).
+    Explicit model control loads every model of the repository at start (one `--load-model` each),
+    like the default mode, but keeps the repository API open so models can be loaded and unloaded
+    at run time. `models` narrows what is loaded at start.
     """
 
     def __init__(
@@ -198,7 +203,8 @@ class LocalTritonServer:
 
     def command(self) -> list[str]:
         home = pytriton_home()
-        load = ["--load-model=*"] if self.models is None else [f"--load-model={m}" for m in self.models]
+        names = self.models if self.models is not None else repository_models(self.repository)
+        load = [f"--load-model={m}" for m in names]
         return [
             str(home / "bin" / "tritonserver"),
             f"--model-repository={self.repository}",
