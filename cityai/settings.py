@@ -27,9 +27,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "services.audit",
     "services.accounts",
     "services.catalog",
     "services.inference",
+    "services.reports",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +60,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "services.accounts.context_processors.portal",
             ],
         },
     },
@@ -93,6 +96,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")))
+# The portal's stylesheet and the vendored JavaScript (static/vendor/, each with its licence).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
 
@@ -112,6 +117,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 TRITON_URL = env_str("TRITON_URL", "127.0.0.1:8011")
 TRITON_TIMEOUT_SECONDS = env_float("TRITON_TIMEOUT_SECONDS", 30.0)
 TRITON_MODEL_REPOSITORY = Path(env_str("TRITON_MODEL_REPOSITORY", str(BASE_DIR / "model_repository")))
+# A second, writable model repository for bureau-supplied ONNX models; Triton serves both. Web and
+# workers write it, Triton reads it: in production a volume shared by those containers.
+TRITON_BYOM_REPOSITORY = Path(env_str("TRITON_BYOM_REPOSITORY", str(VAR_DIR / "byom-models")))
 
 # Celery: JSON only, no result backend (the request row is the record), late acks so that a
 # worker lost mid-task leaves its message to be delivered again.

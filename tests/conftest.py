@@ -34,13 +34,15 @@ def _media_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def triton_server(artifacts_dir):
+def triton_server(artifacts_dir, tmp_path_factory):
     """A real tritonserver (from the nvidia-pytriton wheel) on free loopback ports; yields its gRPC URL."""
+    settings.TRITON_BYOM_REPOSITORY = tmp_path_factory.mktemp("byom-models")
     # While developing one model, CITYAI_TEST_TRITON_MODELS=ocr,object_detector loads only those.
     only = [m for m in os.environ.get("CITYAI_TEST_TRITON_MODELS", "").split(",") if m]
     server = LocalTritonServer(
         settings.TRITON_MODEL_REPOSITORY,
         models=only or None,
+        extra_repositories=[settings.TRITON_BYOM_REPOSITORY],
         http_port=free_port(),
         grpc_port=free_port(),
         metrics_port=free_port(),

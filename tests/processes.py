@@ -44,6 +44,7 @@ class WorkerProcess:
             CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
             TRITON_URL=self.triton_url,
             DJANGO_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+            TRITON_BYOM_REPOSITORY=str(settings.TRITON_BYOM_REPOSITORY),
             DATABASE_CONN_MAX_AGE="0",
         )
         env.update(self.extra_env)

@@ -61,6 +61,11 @@ class Scenario(BilingualMixin, models.Model):
     example_input = models.CharField(max_length=200, blank=True, help_text="File in catalog/data/examples.")
     example_params = models.JSONField(default=dict, blank=True, help_text="Params that suit the example input.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    custom_model = models.CharField(
+        max_length=100, blank=True,
+        help_text="Triton model a platform admin uploaded for this scenario; the catalog loader then leaves "
+        "its status, pipeline, models and params alone.",
+    )
     order = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -100,6 +100,10 @@ def catalog_load(*, data: dict[str, Any] | None = None) -> LoadReport:
             params_schema=_schema_with_defs(item.get("params_schema") or {}, shared_defs),
             status=item.get("status", Scenario.Status.ACTIVE),
         )
+        existing = Scenario.objects.filter(slug=item["slug"]).only("custom_model").first()
+        if existing is not None and existing.custom_model:
+            for name in ("status", "pipeline", "model_names", "params_schema"):
+                values.pop(name)
         _upsert(Scenario, {"slug": item["slug"]}, values, report, f"scenario:{item['slug']}")
     return report
 

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from services.accounts.selectors import actor_from_request
 from services.core.errors import ApplicationError, NotFound
-from services.inference import inputs
+from services.inference import byom, inputs
 from services.inference.models import InferenceRequest
 from services.inference.selectors import inference_request_get, inference_request_list, inference_request_wait
 from services.inference.services import inference_request_submit
@@ -235,3 +235,77 @@ class RequestAnnotatedImageApi(APIView):
         if not obj.annotated_image:
             raise NotFound("This request has no annotated image.")
         return FileResponse(obj.annotated_image.open("rb"), content_type="image/jpeg")
+
+
+def _name_list(value, name: str) -> list[str]:
+    value = _json_field(value, name) if isinstance(value, str) and value.strip().startswith("[") else value
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ApplicationError(f"{name} must be a list of names (JSON or comma-separated).", code=f"invalid_{name}")
+    return [v.strip() for v in value]
+
+
+class ScenarioModelUploadApi(APIView):
+    """Platform admins put a bureau-supplied ONNX image classifier in service for a scenario."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="scenario_model_upload",
+        request={"multipart/form-data": inline_serializer("ModelUpload", fields={
+            "onnx": serializers.FileField(),
+            "labels": serializers.CharField(help_text="JSON list or comma-separated, in output order"),
+            "alert_labels": serializers.CharField(help_text="labels that raise an alert"),
+            "licence": serializers.CharField(help_text="the model's licence and origin"),
+            "colour": serializers.ChoiceField(["RGB", "BGR"], required=False),
+            "mean": serializers.CharField(required=False, help_text="JSON list of 3 numbers"),
+            "std": serializers.CharField(required=False, help_text="JSON list of 3 numbers"),
+            "scale": serializers.FloatField(required=False),
+            "softmax": serializers.BooleanField(required=False),
+            "height": serializers.IntegerField(required=False),
+            "width": serializers.IntegerField(required=False),
+        })},
+        responses={201: inline_serializer("ModelUploaded", fields={
+            "scenario": serializers.CharField(), "model": serializers.CharField(),
+            "onnx_sha256": serializers.CharField(), "labels": serializers.ListField(),
+            "status": serializers.CharField(),
+        })},
+    )
+    def post(self, request, slug):
+        actor = actor_from_request(request)
+        upload = request.FILES.get("onnx")
+        if upload is None:
+            raise ApplicationError("Send the model as the multipart file 'onnx'.", code="missing_model")
+        data = request.data
+        defaults = byom.Preprocess()
+        try:
+            pre = byom.Preprocess(
+                colour=data.get("colour", defaults.colour),
+                scale=float(data.get("scale", defaults.scale)),
+                mean=[float(v) for v in _json_field(data.get("mean"), "mean")] if data.get("mean") else defaults.mean,
+                std=[float(v) for v in _json_field(data.get("std"), "std")] if data.get("std") else defaults.std,
+                softmax=str(data.get("softmax", "true")).lower() in ("1", "true", "yes"),
+                height=int(data.get("height", 0)),
+                width=int(data.get("width", 0)),
+            )
+        except (TypeError, ValueError):
+            raise ApplicationError("colour, scale, mean, std, height or width is malformed.",
+                                   code="invalid_preprocess") from None
+        if pre.colour not in ("RGB", "BGR") or len(pre.mean) != 3 or len(pre.std) != 3 or 0 in pre.std:
+            raise ApplicationError("colour must be RGB or BGR; mean and std need 3 numbers, std non-zero.",
+                                   code="invalid_preprocess")
+        record = byom.custom_model_upload(
+            actor=actor,
+            scenario_slug=slug,
+            content=upload.read(),
+            labels=_name_list(data.get("labels", ""), "labels"),
+            alert_labels=_name_list(data.get("alert_labels", ""), "alert_labels"),
+            licence=str(data.get("licence", "")),
+            preprocess=pre,
+        )
+        return Response(
+            {"scenario": slug, "model": record.triton_name, "onnx_sha256": record.onnx_sha256,
+             "labels": record.labels, "status": "active"},
+            status=status.HTTP_201_CREATED,
+        )

@@ -101,3 +101,24 @@ class InferenceRequest(models.Model):
     @property
     def model_versions(self) -> dict[str, str]:
         return {call["model"]: call["version"] for call in self.model_calls}
+
+
+class UploadedModel(models.Model):
+    """A bureau-supplied ONNX model a platform admin put in service for a scenario; the record of
+    what was uploaded, by whom, under which licence."""
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="uploaded_models")
+    triton_name = models.CharField(max_length=100)
+    onnx_sha256 = models.CharField(max_length=64)
+    onnx_bytes = models.PositiveBigIntegerField()
+    labels = models.JSONField()
+    preprocess = models.JSONField()
+    licence = models.TextField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.triton_name} for {self.scenario_id}"

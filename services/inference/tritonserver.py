@@ -148,9 +148,11 @@ def server_environment(model_env: str | os.PathLike) -> dict[str, str]:
     return env
 
 
-def repository_models(repository: Path) -> list[str]:
-    """The models of a repository: folders with a config.pbtxt (a folder being set up is not one yet)."""
-    return sorted(p.parent.name for p in Path(repository).glob("*/config.pbtxt"))
+def repository_models(*repositories: Path) -> list[str]:
+    """The models of the repositories: folders with a config.pbtxt (a folder being set up is not one
+    yet)."""
+    found = {p.parent.name for repository in repositories for p in Path(repository).glob("*/config.pbtxt")}
+    return sorted(name for name in found if not name.startswith("."))
 
 
 class LocalTritonServer:
@@ -173,9 +175,12 @@ class LocalTritonServer:
         models: Sequence[str] | None = None,
         log_verbose: int = 0,
         extra_args: Sequence[str] = (),
+        extra_repositories: Sequence[str | os.PathLike] = (),
         model_env: str | os.PathLike | None = None,
     ) -> None:
         self.repository = Path(repository).resolve()
+        # Writable repositories next to the shipped one: models that bureaus bring (see byom.py).
+        self.extra_repositories = [Path(p).resolve() for p in extra_repositories]
         self.http_port = http_port
         self.grpc_port = grpc_port
         self.metrics_port = metrics_port
@@ -203,11 +208,12 @@ class LocalTritonServer:
 
     def command(self) -> list[str]:
         home = pytriton_home()
-        names = self.models if self.models is not None else repository_models(self.repository)
+        names = self.models if self.models is not None else repository_models(self.repository, *self.extra_repositories)
         load = [f"--load-model={m}" for m in names]
         return [
             str(home / "bin" / "tritonserver"),
             f"--model-repository={self.repository}",
+            *(f"--model-repository={extra}" for extra in self.extra_repositories),
             f"--backend-directory={home / 'backends'}",
             f"--http-address={self.host}",
             f"--http-port={self.http_port}",
@@ -231,6 +237,8 @@ class LocalTritonServer:
             return
         if not self.repository.is_dir():
             raise TritonServerError(f"model repository {self.repository} does not exist")
+        for extra in self.extra_repositories:
+            extra.mkdir(parents=True, exist_ok=True)
         ensure_python_stub()
         model_env = self.model_env or ensure_model_env()
         if self.log_path is not None:

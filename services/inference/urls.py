@@ -7,4 +7,5 @@ urlpatterns = [
     path("requests/<uuid:request_id>", api.RequestDetailApi.as_view(), name="api-request-detail"),
     path("requests/<uuid:request_id>/annotated.jpg", api.RequestAnnotatedImageApi.as_view(),
          name="api-request-annotated"),
+    path("scenarios/<slug:slug>/model", api.ScenarioModelUploadApi.as_view(), name="api-scenario-model"),
 ]

@@ -46,6 +46,7 @@ class Command(BaseCommand):
         models = [m.strip() for m in options["models"].split(",") if m.strip()] or None
         server = LocalTritonServer(
             settings.TRITON_MODEL_REPOSITORY,
+            extra_repositories=[settings.TRITON_BYOM_REPOSITORY],
             http_port=options["http_port"],
             grpc_port=options["grpc_port"],
             metrics_port=options["metrics_port"],
