@@ -104,12 +104,17 @@ def test_uploaded_model_serves_the_scenario(admin_client, needed_scenario, run_s
     ],
 )
 def test_a_bad_model_is_refused_and_nothing_changes(admin_client, needed_scenario, triton_url, content, extra, code):
+    def files():
+        root = settings.TRITON_BYOM_REPOSITORY
+        return {(str(p.relative_to(root)), p.stat().st_mtime_ns) for p in root.rglob("*")}
+
+    before = files()
     response = upload(admin_client, needed_scenario.slug, content or colour_classifier(), **extra)
     assert response.status_code in (400, 422), response.content
     assert response.json()["error"]["code"] == code
     needed_scenario.refresh_from_db()
     assert needed_scenario.status == "model_needed" and not needed_scenario.custom_model
-    assert not any(settings.TRITON_BYOM_REPOSITORY.glob("custom_garbage_overflow_test*"))
+    assert files() == before
 
 
 def test_only_platform_admins_upload(api_a, needed_scenario):
