@@ -246,7 +246,7 @@ def inference_request_execute(*, request_id: str) -> ExecuteOutcome:
             started_at=started, queue_ms=(started - request.created_at).total_seconds() * 1000
         )
     ctx = pipelines.Context(
-        priority=0,
+        priority=TIER_PRIORITY.get(request.tier, 0),
         timeout_s=settings.TRITON_TIMEOUT_SECONDS,
         source=request.source,
         now=request.created_at,
