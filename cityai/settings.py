@@ -124,6 +124,8 @@ TRITON_BYOM_REPOSITORY = Path(env_str("TRITON_BYOM_REPOSITORY", str(VAR_DIR / "b
 # Celery: JSON only, no result backend (the request row is the record), late acks so that a
 # worker lost mid-task leaves its message to be delivered again.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", f"redis+socket://{VAR_DIR / 'redis.sock'}")
+# Redis for counters shared by all web processes (API rate limits); the broker's by default.
+CITYAI_REDIS_URL = env_str("CITYAI_REDIS_URL", "") or CELERY_BROKER_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -163,6 +165,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["services.accounts.throttling.ApiClientRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,

@@ -55,6 +55,7 @@ class ApiClient(models.Model):
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
     scopes = models.JSONField(default=list, blank=True, help_text="Scenario slugs; empty means all entitled.")
+    rate_limit_per_minute = models.PositiveIntegerField(default=600, help_text="API calls a minute; 0 = none.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,52 @@
+"""Per API client rate limit, counted in Redis so that every web process shares one count.
+
+A fixed one-minute window per client: cheap (one INCR and one EXPIRE per call) and good enough to
+stop a runaway script; quotas, not this, are what bound a bureau's share of the compute. If Redis
+cannot be reached the call is let through: the limit protects the platform, it must not take it down.
+"""
+
+import logging
+import time
+
+import redis
+from django.conf import settings
+from rest_framework.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
+_client: redis.Redis | None = None
+
+
+def _redis() -> redis.Redis:
+    global _client
+    if _client is None:
+        url = settings.CITYAI_REDIS_URL.replace("redis+socket://", "unix://")
+        _client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return _client
+
+
+class ApiClientRateThrottle(BaseThrottle):
+    def __init__(self) -> None:
+        self._wait = None
+
+    def allow_request(self, request, view) -> bool:
+        client = getattr(request.user, "api_client", None)
+        if client is None or not client.rate_limit_per_minute:
+            return True
+        now = time.time()
+        window = int(now // 60)
+        key = f"cityai:rate:{client.prefix}:{window}"
+        try:
+            pipe = _redis().pipeline()
+            pipe.incr(key)
+            pipe.expire(key, 120)
+            count = pipe.execute()[0]
+        except redis.RedisError as exc:
+            logger.warning("rate limit not checked (Redis unavailable: %s)", exc)
+            return True
+        if count > client.rate_limit_per_minute:
+            self._wait = (window + 1) * 60 - now
+            return False
+        return True
+
+    def wait(self) -> float | None:
+        return self._wait
