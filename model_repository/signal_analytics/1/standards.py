@@ -374,7 +374,9 @@ def occupational_exposure(
 
     C_TWA = Σ(C_i·T_i) / 8 h (GBZ 2.1): a record shorter than 8 h counts the unrecorded rest of the
     shift as zero exposure; a longer one is judged by its worst 8 h. C_STEL is the worst 15-min mean
-    (the whole record if shorter). MAC is a ceiling for every reading.
+    (the whole record if shorter). MAC is a ceiling for every reading. ``over_limit_indices`` lists
+    the readings above the MAC, or — for a substance without one — above the PC-STEL, where the
+    15-min mean is at risk.
     """
     c = np.asarray(values, dtype=np.float64).reshape(-1)
     if c.size == 0:
