@@ -1,10 +1,11 @@
 from django.core.management.base import BaseCommand
 
+from services.catalog.exemplars import routing_exemplars_load
 from services.catalog.services import catalog_load
 
 
 class Command(BaseCommand):
-    help = "Load the scenario catalog from services/catalog/data/catalog.yaml (idempotent)."
+    help = "Load the scenario catalog (services/catalog/data/) and its routing exemplars (idempotent)."
 
     def handle(self, *args, **options):
         report = catalog_load()
@@ -18,3 +19,5 @@ class Command(BaseCommand):
                 f"{report.unchanged} unchanged"
             )
         )
+        exemplars = routing_exemplars_load()
+        self.stdout.write(f"routing exemplars: {exemplars.created} created, {exemplars.unchanged} unchanged")
