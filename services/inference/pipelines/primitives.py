@@ -214,3 +214,54 @@ def estimate_poses(
         for k, b, s in zip(keypoints, boxes, scores, strict=True)
         if s >= min_score
     ]
+
+
+# --- image_analytics: classical indices (Ringelmann, dark-channel haze, flame colour, water colour,
+# change against a reference, brightness); names come from the model's labels.txt, not positions.
+
+
+@dataclass(frozen=True)
+class IndexEvidence:
+    kind: str  # the index the region supports, e.g. "fire_fraction", "change_fraction"
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in image pixels
+    strength: float
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "box": [round(v, 1) for v in self.box], "strength": round(self.strength, 4)}
+
+
+@dataclass(frozen=True)
+class ImageIndices:
+    values: dict[str, float | None]  # None where the index does not apply (e.g. change without a reference)
+    evidence: tuple[IndexEvidence, ...]
+
+    def evidence_for(self, kind: str) -> list[IndexEvidence]:
+        return [e for e in self.evidence if e.kind == kind]
+
+
+@cache
+def image_index_names() -> tuple[str, ...]:
+    path = settings.TRITON_MODEL_REPOSITORY / "image_analytics" / "labels.txt"
+    return tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+def image_indices(
+    ctx: Context, content: bytes, *, want: list[str], reference: bytes | None = None, roi: list | None = None
+) -> ImageIndices:
+    """The wanted classical indices of one image inside an optional ROI polygon (0..1 coordinates),
+    and against a reference frame of the same view when one is given. Only the methods behind the
+    wanted indices run (the others come back None), so a scenario pays for what it checks."""
+    inputs = {"IMAGE": _image_tensor(content), "WANT": np.array([[name.encode() for name in want]], dtype=object)}
+    if reference is not None:
+        inputs["REFERENCE"] = _image_tensor(reference)
+    if roi is not None:
+        inputs["ROI"] = np.asarray(roi, dtype=np.float32).reshape(1, -1, 2)
+    out = ctx.infer("image_analytics", inputs, ["INDICES", "BOXES"])
+    names = image_index_names()
+    vector = out["INDICES"].reshape(-1)
+    values = {name: (float(v) if np.isfinite(v) else None) for name, v in zip(names, vector, strict=True)}
+    evidence = tuple(
+        IndexEvidence(names[int(kind)], (float(x1), float(y1), float(x2), float(y2)), float(strength))
+        for x1, y1, x2, y2, kind, strength in out["BOXES"].reshape(-1, 6)
+    )
+    return ImageIndices(values, evidence)

@@ -1,0 +1,292 @@
+"""Image indices: classical, published measurements from the shared ``image_analytics`` model
+(Ringelmann blackness, dark-channel haze, flame colour, Forel-Ule water colour, change against a
+reference, brightness), turned into alerts by three rule families:
+
+- ``image_index``: named indices inside a ROI checked against a normal range (chimney smoke,
+  dust, water colour, street lighting);
+- ``image_change``: the share of a ROI that changed against a reference view of the same camera
+  (a foreign object on a line, a defect against a golden sample, a new structure, a road collapse);
+- ``fire_colour``: flame-coloured regions in this frame, with flicker across recent frames of the
+  same source as a second, temporal cue.
+
+The reference of ``image_change`` is, in order: ``reference_image`` in the params (base64; for a
+golden sample or a one-off check), else the first frame of the same source. That first frame
+becomes the reference and every later result names it (``reference.request_id``), so the next
+frame finds it from the newest earlier result alone; ``reset_reference`` starts a new one (after
+approved works, or when the camera was moved).
+"""
+
+import base64
+import binascii
+import math
+import statistics
+
+import cv2
+import numpy as np
+
+from services.inference.pipelines import Context, InputRejected, Item, Outcome, PastRequest, drawing, register
+from services.inference.pipelines.geometry import denormalize
+from services.inference.pipelines.primitives import ImageIndices, image_index_names, image_indices
+
+# Index -> what its evidence boxes are called on the annotated image.
+EVIDENCE_LABELS = {"ringelmann_grade": "smoke", "fire_fraction": "flame", "change_fraction": "changed"}
+CHANGE_INDICES = ("change_fraction", "ssim_mean", "shift_px")
+REFERENCE_LOOKBACK = 50  # earlier results searched for the current reference
+MAX_DRAWN_REGIONS = 10
+
+
+# --- shared helpers ------------------------------------------------------------------------------
+
+
+def _rounded(values: dict[str, float | None], digits: int = 4) -> dict[str, float | None]:
+    return {name: (round(v, digits) if v is not None else None) for name, v in values.items()}
+
+
+def _is_whole_frame(roi: list) -> bool:
+    xs, ys = [p[0] for p in roi], [p[1] for p in roi]
+    return len(roi) == 4 and set(xs) == {0, 1} and set(ys) == {0, 1}
+
+
+def _annotate(image: np.ndarray, params: dict, evidence: list, *, alert: bool, caption: str) -> bytes:
+    height, width = image.shape[:2]
+    if not _is_whole_frame(params["roi"]):
+        drawing.draw_polygon(image, denormalize(params["roi"], width, height), drawing.RED if alert else drawing.AMBER)
+    for region in evidence[:MAX_DRAWN_REGIONS]:
+        label = EVIDENCE_LABELS.get(region.kind, region.kind)
+        drawing.draw_box(image, region.box, label, drawing.RED if alert else drawing.AMBER)
+    scale = max(0.5, min(height, width) / 900)
+    cv2.putText(image, caption, (8, round(28 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 4, cv2.LINE_AA)
+    cv2.putText(image, caption, (8, round(28 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
+                cv2.LINE_AA)
+    return drawing.encode_jpeg(image)
+
+
+def _format(value: float) -> str:
+    return f"{value:.3g}"
+
+
+# --- image_index ---------------------------------------------------------------------------------
+
+
+def check_range(name: str, value: float | None, low: float | None, high: float | None) -> dict:
+    """One check of one index against its normal range; a value that does not apply never fails."""
+    if value is None:
+        return {"index": name, "value": None, "min": low, "max": high, "ok": True, "note": "not applicable"}
+    ok = (low is None or value >= low) and (high is None or value <= high)
+    return {"index": name, "value": round(value, 4), "min": low, "max": high, "ok": ok}
+
+
+def _describe(check: dict) -> str:
+    name, value = check["index"], check["value"]
+    if value is None:
+        return f"{name} n/a"
+    if check["max"] is not None and value > check["max"]:
+        return f"{name} {_format(value)} > {_format(check['max'])}"
+    if check["min"] is not None and value < check["min"]:
+        return f"{name} {_format(value)} < {_format(check['min'])}"
+    return f"{name} {_format(value)}"
+
+
+def _check_index_params(params: dict) -> None:
+    known = set(image_index_names())
+    for check in params.get("checks", []):
+        if check["index"] not in known:
+            raise ValueError(f"unknown index {check['index']!r}; the model computes {sorted(known)}")
+        if "min" not in check and "max" not in check:
+            raise ValueError(f"check of {check['index']!r} needs a 'min', a 'max' or both")
+        if "min" in check and "max" in check and check["min"] > check["max"]:
+            raise ValueError(f"check of {check['index']!r}: min {check['min']} is above max {check['max']}")
+
+
+@register("image_index", check_params=_check_index_params)
+def image_index(ctx: Context, item: Item) -> Outcome:
+    params = item.params
+    image = drawing.decode(item.content)
+    wanted = list(dict.fromkeys(c["index"] for c in params["checks"]))
+    result = image_indices(ctx, item.content, want=wanted, roi=params["roi"])
+    checks = [
+        check_range(c["index"], result.values.get(c["index"]), c.get("min"), c.get("max")) for c in params["checks"]
+    ]
+    failed = [c for c in checks if not c["ok"]]
+    alert = bool(failed)
+    kinds = {c["index"] for c in params["checks"]}
+    evidence = [e for e in result.evidence if e.kind in kinds] if alert else []
+    summary = ("out of range: " + "; ".join(_describe(c) for c in failed)) if failed else (
+        "within range: " + "; ".join(_describe(c) for c in checks))
+    return Outcome(
+        alert=alert,
+        summary=summary,
+        data={
+            "checks": checks,
+            "indices": _rounded({name: result.values[name] for name in wanted}),
+            "evidence": [e.as_dict() for e in evidence],
+            "image": {"width": image.shape[1], "height": image.shape[0]},
+        },
+        annotated_jpeg=_annotate(image, params, evidence, alert=alert, caption=summary[:80]),
+    )
+
+
+# --- image_change --------------------------------------------------------------------------------
+
+
+def _decode_reference_param(text: str) -> bytes:
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("reference_image must be a base64-encoded JPEG or PNG") from None
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR) if data else None
+    if image is None:
+        raise ValueError("reference_image is not a decodable image")
+    return data
+
+
+def _check_change_params(params: dict) -> None:
+    if params.get("reference_image"):
+        _decode_reference_param(params["reference_image"])
+
+
+def find_reference(history: list[PastRequest]) -> str | None:
+    """Id of the request whose input is the current reference of this source, from the newest
+    earlier results (newest first): each names its reference, and a reference names itself
+    by ``source: this_frame``."""
+    for past in history:
+        reference = past.result.get("reference") or {}
+        if reference.get("source") == "this_frame":
+            return past.id
+        if reference.get("source") == "history" and reference.get("request_id"):
+            return reference["request_id"]
+    return None
+
+
+def _stored_input(request_id: str) -> bytes | None:
+    from services.inference.models import InferenceRequest  # models import pipelines, not the reverse
+
+    row = InferenceRequest.objects.filter(pk=request_id).only("input_file").first()
+    if row is None or not row.input_file:
+        return None
+    try:
+        with row.input_file.open("rb") as fh:
+            return fh.read()
+    except OSError:  # purged by retention: the chain restarts from this frame
+        return None
+
+
+def _set_reference(image: np.ndarray, params: dict, why: str) -> Outcome:
+    summary = f"this frame is now the reference view ({why})"
+    return Outcome(
+        alert=False,
+        summary=summary,
+        data={"reference": {"source": "this_frame", "reason": why}, "change_fraction": None,
+              "image": {"width": image.shape[1], "height": image.shape[0]}},
+        annotated_jpeg=_annotate(image, params, [], alert=False, caption="reference view"),
+    )
+
+
+@register("image_change", check_params=_check_change_params)
+def image_change(ctx: Context, item: Item) -> Outcome:
+    params = item.params
+    image = drawing.decode(item.content)
+    if params.get("reference_image"):
+        reference = _decode_reference_param(params["reference_image"])
+        reference_info = {"source": "params"}
+    else:
+        if not ctx.source:
+            raise InputRejected(
+                "this scenario compares frames of one camera: send a 'source' with each frame, or a "
+                "reference_image in the params"
+            )
+        if params["reset_reference"]:
+            return _set_reference(image, params, "reset requested")
+        history = ctx.history(within_s=params["reference_window_s"], same_source=True, limit=REFERENCE_LOOKBACK)
+        reference_id = find_reference(history)
+        reference = _stored_input(reference_id) if reference_id else None
+        if reference is None:
+            why = "first frame of this source" if reference_id is None else "the previous reference is gone"
+            return _set_reference(image, params, why)
+        reference_info = {"source": "history", "request_id": reference_id}
+
+    result: ImageIndices = image_indices(ctx, item.content, want=list(CHANGE_INDICES), reference=reference,
+                                         roi=params["roi"])
+    fraction = result.values["change_fraction"] or 0.0
+    alert = fraction >= params["min_changed_fraction"]
+    regions = result.evidence_for("change_fraction")
+    summary = (f"{fraction:.2%} of the zone changed against the reference "
+               f"(alert at ≥ {params['min_changed_fraction']:.2%}), {len(regions)} region(s)")
+    return Outcome(
+        alert=alert,
+        summary=summary,
+        data={
+            "reference": reference_info,
+            "change_fraction": round(fraction, 5),
+            "ssim_mean": result.values["ssim_mean"],
+            "shift_px": result.values["shift_px"],
+            "regions": [e.as_dict() for e in regions],
+            "min_changed_fraction": params["min_changed_fraction"],
+            "image": {"width": image.shape[1], "height": image.shape[0]},
+        },
+        annotated_jpeg=_annotate(image, params, regions, alert=alert, caption=f"changed {fraction:.2%}"),
+    )
+
+
+# --- fire_colour ---------------------------------------------------------------------------------
+
+
+def flicker(current: float, past: list[float | None], min_fraction: float) -> tuple[float | None, int]:
+    """Coefficient of variation of the fire fraction over the current run of flame-coloured frames
+    (this one, then earlier ones newest first, until one without flame colour). Flames change
+    shape from frame to frame; a sign, a lamp or a painted part keeps its area. Returns (cv, frames)
+    with cv None when fewer than three frames are in the run."""
+    run = [current]
+    for value in past:
+        if value is None or value < min_fraction:
+            break
+        run.append(value)
+    if len(run) < 3:
+        return None, len(run)
+    mean = statistics.fmean(run)
+    return statistics.pstdev(run) / mean, len(run)
+
+
+def fire_verdict(colour: bool, variation: float | None, params: dict) -> tuple[bool, str]:
+    """Alert and confidence from this frame's colour and the flicker across frames."""
+    if not colour:
+        return False, "none"
+    if variation is None:
+        return not params["require_flicker"], "colour only (not enough frames of this source for flicker)"
+    if variation >= params["min_flicker"]:
+        return True, "colour and flicker"
+    steady = "steady colour (no flicker: likely a static object)"
+    return not (params["require_flicker"] or params["suppress_steady"]), steady
+
+
+@register("fire_colour")
+def fire_colour(ctx: Context, item: Item) -> Outcome:
+    params = item.params
+    image = drawing.decode(item.content)
+    result = image_indices(ctx, item.content, want=["fire_fraction"], roi=params["roi"])
+    fraction = result.values["fire_fraction"] or 0.0
+    colour = fraction >= params["min_fire_fraction"]
+    past: list[float | None] = []
+    if colour and ctx.source:
+        history = ctx.history(within_s=params["flicker_window_s"], same_source=True, limit=params["flicker_frames"] - 1)
+        past = [p.result.get("fire_fraction") for p in history]
+    variation, frames = flicker(fraction, past, params["min_fire_fraction"]) if colour else (None, 1)
+    alert, confidence = fire_verdict(colour, variation, params)
+    regions = result.evidence_for("fire_fraction")
+    summary = (f"flame colour on {fraction:.2%} of the zone (alert at ≥ {params['min_fire_fraction']:.2%}); "
+               f"{confidence}" + (f", variation {variation:.2f} over {frames} frames" if variation is not None else ""))
+    return Outcome(
+        alert=alert,
+        summary=summary,
+        data={
+            "fire_fraction": round(fraction, 5),
+            "confidence": confidence,
+            "flicker": round(variation, 4) if variation is not None and math.isfinite(variation) else None,
+            "frames": frames,
+            "regions": [e.as_dict() for e in regions],
+            "min_fire_fraction": params["min_fire_fraction"],
+            "image": {"width": image.shape[1], "height": image.shape[0]},
+        },
+        annotated_jpeg=_annotate(image, params, regions if colour else [], alert=alert,
+                                 caption=f"flame colour {fraction:.2%}"),
+    )
