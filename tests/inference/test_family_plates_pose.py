@@ -294,3 +294,14 @@ def test_worker_lying_close_to_the_camera_is_reported_and_standing_one_is_not(ru
     assert standing.status == "succeeded", standing.error_message
     assert not standing.alert and len(standing.result["people"]) == 1
     assert standing.result["people"][0]["torso_angle_deg"] < 20
+
+
+@triton
+@db
+def test_a_plate_cut_by_the_image_edge_is_read_without_failing_the_request(run_scenario):
+    # The plate starts 30 px left of the image: its box starts outside it (agentclpr's own crop fails).
+    cut = car_with_plate("京A·F0236", quad=((-30, 228), (94, 232), (92, 294), (-32, 290)))
+    row = run_scenario("site-vehicle-entry-log", image=cut, params={"plates": ["京A·F0236"], "min_score": 0.3})
+    assert row.status == "succeeded", row.error_message
+    assert len(row.result["plates"]) == 1 and row.result["plates"][0]["corners"][0] < 0
+    assert row.result["plates"][0]["plate"].endswith("F0236")
