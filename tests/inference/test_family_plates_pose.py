@@ -305,3 +305,18 @@ def test_a_plate_cut_by_the_image_edge_is_read_without_failing_the_request(run_s
     assert row.status == "succeeded", row.error_message
     assert len(row.result["plates"]) == 1 and row.result["plates"][0]["corners"][0] < 0
     assert row.result["plates"][0]["plate"].endswith("F0236")
+
+
+@triton
+@db
+@pytest.mark.parametrize(("slug", "alert"), [
+    ("wanted-vehicle-watchlist", True), ("muck-truck-unregistered", True), ("site-vehicle-entry-log", False),
+    ("privacy-masking", False), ("elderly-fall-public-places", True), ("worker-fallen-on-site", True),
+])
+def test_each_scenario_runs_on_its_catalog_example(run_scenario, slug, alert):
+    from services.catalog.models import Scenario
+
+    scenario = Scenario.objects.get(slug=slug)
+    row = run_scenario(slug, image=example(scenario.example_input), params=scenario.example_params)
+    assert row.status == "succeeded", row.error_message
+    assert row.alert is alert, row.result["summary"]
