@@ -4,7 +4,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cityai import views
+from services.accounts import urls as accounts_urls
+from services.catalog import urls as catalog_urls
 from services.core.api import api_not_found
+from services.inference import urls as inference_urls
 
 api_v1 = [
     path("", include("services.catalog.urls")),
@@ -21,5 +24,10 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health", views.health, name="health"),
+    # Portal pages, one namespace per part of the portal.
+    path("catalog/", include((catalog_urls.portal_urlpatterns, "catalog"))),
+    path("requests/", include((inference_urls.portal_urlpatterns, "requests"))),
+    path("bureau/", include((accounts_urls.portal_urlpatterns + inference_urls.bureau_urlpatterns, "bureau"))),
+    path("system/", include((inference_urls.system_urlpatterns, "system"))),
     path("", views.home, name="home"),
 ]

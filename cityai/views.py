@@ -2,11 +2,12 @@
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
+from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from services.accounts.models import Membership
-from services.accounts.selectors import Actor
+from services.accounts.portal import portal_actor
 from services.catalog.selectors import scenario_list
 from services.inference import triton
 from services.inference.selectors import inference_request_list
@@ -28,11 +29,23 @@ def health(request):
 
 @login_required
 def home(request):
-    membership = Membership.objects.select_related("bureau").filter(user=request.user).first()
-    actor = Actor(bureau=membership.bureau, role=membership.role, user=request.user) if membership else None
-    recent = inference_request_list(actor=actor)[:20] if actor else []
-    return render(
-        request,
-        "home.html",
-        {"membership": membership, "scenarios": scenario_list(), "recent": recent},
-    )
+    """The landing page: the caller's bureau at a glance, the catalog by domain, recent requests."""
+    actor = portal_actor(request)
+    scenarios = list(scenario_list())
+    domains = {}
+    for scenario in scenarios:
+        domains.setdefault(scenario.domain, []).append(scenario)
+    context = {"actor": actor, "domains": list(domains.items()), "scenario_count": len(scenarios),
+               "working_count": sum(s.is_working for s in scenarios), "recent": [], "today": None}
+    if actor is not None:
+        scoped = inference_request_list(actor=actor)
+        day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        context["recent"] = scoped.order_by("-created_at")[:8]
+        context["today"] = scoped.filter(created_at__gte=day).aggregate(
+            total=Count("id"),
+            alerts=Count("id", filter=Q(alert=True)),
+            waiting=Count("id", filter=Q(status__in=("queued", "running"))),
+        )
+        if actor.bureau is not None:
+            context["entitled_count"] = actor.bureau.entitlements.filter(enabled=True).count()
+    return render(request, "home.html", context)

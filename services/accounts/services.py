@@ -3,11 +3,14 @@
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from services.accounts.keys import generate_key, hash_key, parse_prefix
 from services.accounts.models import ApiClient, Bureau, Membership
+from services.core.errors import ApplicationError, Conflict
 
 
 @transaction.atomic
@@ -63,3 +66,32 @@ def api_client_revoke(*, client: ApiClient) -> ApiClient:
         client.revoked_at = timezone.now()
         client.save(update_fields=["revoked_at"])
     return client
+
+
+@transaction.atomic
+def member_add(*, bureau: Bureau, username: str, password: str, role: str = Membership.Role.OPERATOR,
+               email: str = "") -> Membership:
+    """Add a new user to a bureau (the portal's "add an operator").
+
+    Unlike ``member_upsert`` (seeding), this never touches an existing account: a bureau manager must
+    not be able to take over, or reset the password of, a user of another bureau by naming them.
+    """
+    username = username.strip()
+    user_model = get_user_model()
+    field = user_model._meta.get_field(user_model.USERNAME_FIELD)
+    try:
+        field.run_validators(username)
+        if not username:
+            raise ValidationError("A user name is required.")
+    except ValidationError as exc:
+        raise ApplicationError(" ".join(exc.messages), code="invalid_username") from None
+    if user_model.objects.filter(**{f"{user_model.USERNAME_FIELD}__iexact": username}).exists():
+        raise Conflict(f"The user name {username!r} is taken.", code="username_taken")
+    user = user_model(**{user_model.USERNAME_FIELD: username}, email=email.strip())
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ApplicationError(" ".join(exc.messages), code="weak_password") from None
+    user.set_password(password)
+    user.save()
+    return Membership.objects.create(user=user, bureau=bureau, role=role)

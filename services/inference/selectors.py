@@ -3,9 +3,11 @@
 import time
 from datetime import timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 
 from services.accounts.selectors import Actor, get_scoped_or_404, scope_to_actor
+from services.catalog.models import Entitlement
 from services.inference.models import InferenceRequest
 from services.inference.pipelines import PastRequest
 
@@ -52,3 +54,39 @@ def inference_request_wait(*, request: InferenceRequest, seconds: float) -> Infe
         delay = min(delay * 1.5, 0.25)
         request.refresh_from_db()
     return request
+
+
+def entitlement_usage_list(*, actor: Actor, bureau) -> list[dict]:
+    """A bureau's entitlements with what it used of each today and this month (requests, compute).
+
+    It lives here rather than in the catalog because usage is counted on request rows, and the
+    catalog must not depend on inference. ``bureau`` must be one the actor may see.
+    """
+    now = timezone.localtime()
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    month = day.replace(day=1)
+    rows = scope_to_actor(InferenceRequest.objects.filter(bureau=bureau, created_at__gte=month), actor)
+    usage = {
+        row["scenario_id"]: row
+        for row in rows.values("scenario_id").annotate(
+            month=Count("id"),
+            today=Count("id", filter=Q(created_at__gte=day)),
+            compute_ms=Sum("compute_ms"),
+        )
+    }
+    entitlements = scope_to_actor(Entitlement.objects.select_related("scenario", "scenario__domain"), actor)
+    out = []
+    for ent in entitlements.filter(bureau=bureau).order_by("scenario__domain__order", "scenario__order"):
+        used = usage.get(ent.scenario_id, {})
+        today = used.get("today", 0)
+        compute_s = (used.get("compute_ms") or 0) / 1000
+        out.append({
+            "entitlement": ent,
+            "today": today,
+            "month": used.get("month", 0),
+            "quota_pct": min(100, round(100 * today / ent.daily_quota)) if ent.daily_quota else 100,
+            "compute_s": compute_s,
+            "budget_pct": min(100, round(100 * compute_s / ent.monthly_compute_budget_s))
+            if ent.monthly_compute_budget_s else 100,
+        })
+    return out

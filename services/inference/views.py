@@ -1,0 +1,233 @@
+"""Portal pages for requests: submit from a scenario page, follow progress, read results; and the
+system status page for platform admins and auditors.
+
+Every read goes through ``inference_request_list`` / ``inference_request_get`` (the bureau-scoping
+selectors), so another bureau's request is a 404 here exactly as in the API.
+"""
+
+import json
+import re
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+
+from services.accounts.models import Bureau
+from services.accounts.portal import MANAGE_ROLES, SUBMIT_ROLES, SYSTEM_ROLES, portal_view
+from services.catalog.models import Scenario
+from services.catalog.selectors import scenario_get
+from services.catalog.views import example_path, scenario_context
+from services.core.errors import ApplicationError
+from services.inference import forms, system
+from services.inference.models import InferenceRequest
+from services.inference.selectors import entitlement_usage_list, inference_request_get, inference_request_list
+from services.inference.services import inference_request_submit
+
+Status = InferenceRequest.Status
+PAGE_SIZE = 20
+# Result keys shown in their own sections; the rest are listed as plain facts.
+_SHOWN_KEYS = {"alert", "summary", "objects", "lines", "text", "matched_keywords", "entities", "places",
+               "fields", "pipeline_ms", "image", "candidates", "runner_ups", "scores", "nearest_exemplar",
+               "count_by_class"}
+
+
+@portal_view(*SUBMIT_ROLES)
+@require_POST
+def request_submit(request, actor, slug):
+    """Submit the try-it form as the logged-in user; on a refusal, show the form again with why."""
+    scenario = scenario_get(slug=slug)
+    form = {key: request.POST.get(key, "") for key in ("params", "source", "text", "series")}
+    try:
+        if request.POST.get("use_example"):
+            path = example_path(scenario)
+            if path is None:
+                raise ApplicationError("This scenario has no example input.", code="missing_input")
+            checked = forms.read_example(scenario, path)
+        else:
+            checked = forms.read_input(scenario, request.POST, request.FILES)
+        obj, _created = inference_request_submit(
+            actor=actor,
+            scenario_slug=scenario.slug,
+            checked=checked,
+            params=forms.parse_params(form["params"]),
+            source=form["source"],
+        )
+    except ApplicationError as exc:
+        context = scenario_context(actor, scenario)
+        context.update(form=form, errors=forms.form_errors(exc))
+        return render(request, "catalog/scenario.html", context, status=exc.status)
+    return redirect("requests:detail", request_id=obj.id)
+
+
+@portal_view()
+def request_list(request, actor):
+    filters = {name: request.GET.get(name, "").strip()[:100] for name in ("scenario", "status", "alert", "bureau")}
+    qs = inference_request_list(actor=actor, scenario=filters["scenario"] or None, status=filters["status"] or None)
+    if filters["alert"] == "yes":
+        qs = qs.filter(alert=True)
+    elif filters["alert"] == "no":
+        qs = qs.filter(Q(alert=False) | Q(alert__isnull=True))
+    if filters["bureau"] and actor.sees_all_bureaus:
+        qs = qs.filter(bureau__slug=filters["bureau"])
+    page = Paginator(qs.order_by("-created_at"), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = urlencode({k: v for k, v in filters.items() if v})
+    scoped = inference_request_list(actor=actor)
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = scoped.filter(created_at__gte=today).aggregate(
+        total=Count("id"),
+        alerts=Count("id", filter=Q(alert=True)),
+        failed=Count("id", filter=Q(status=Status.FAILED)),
+        waiting=Count("id", filter=Q(status__in=(Status.QUEUED, Status.RUNNING))),
+    )
+    return render(request, "inference/request_list.html", {
+        "page": page,
+        "filters": filters,
+        "query": query,
+        "filtered": any(filters.values()),
+        "scenarios": Scenario.objects.select_related("domain").order_by("domain__order", "order", "slug"),
+        "statuses": Status.choices,
+        "bureaus": Bureau.objects.order_by("slug") if actor.sees_all_bureaus else [],
+        "today": counts,
+    })
+
+
+def highlight(text: str, terms) -> str:
+    """The text, escaped, with every occurrence of the terms marked (longest first)."""
+    words = sorted({t.strip() for t in terms if isinstance(t, str) and t.strip()}, key=len, reverse=True)
+    if not words:
+        return escape(text)
+    pattern = re.compile("|".join(re.escape(w) for w in words))
+    out, last = [], 0
+    for match in pattern.finditer(text):
+        out.append(escape(text[last:match.start()]))
+        out.append(f"<mark>{escape(match.group(0))}</mark>")
+        last = match.end()
+    out.append(escape(text[last:]))
+    return mark_safe("".join(out))  # noqa: S308 - every piece above is escaped
+
+
+def _terms(result: dict) -> list[str]:
+    terms = list(result.get("matched_keywords") or [])
+    entities = result.get("entities")
+    if isinstance(entities, dict):
+        for values in entities.values():
+            if isinstance(values, list):
+                terms += [v if isinstance(v, str) else v.get("text", "") for v in values if isinstance(v, str | dict)]
+    terms += [t for t in result.get("shared_entities") or [] if isinstance(t, str)]
+    return terms
+
+
+def _facts(result: dict) -> list[tuple[str, str]]:
+    facts = []
+    for key, value in result.items():
+        if key in _SHOWN_KEYS:
+            continue
+        if isinstance(value, dict | list):
+            if not value:
+                continue
+            value = json.dumps(value, ensure_ascii=False)
+            if len(value) > 160:
+                continue
+        facts.append((key, "—" if value is None else str(value)))
+    return facts
+
+
+def request_context(obj: InferenceRequest) -> dict:
+    """Everything the request page shows; also rendered alone as the polled progress fragment."""
+    result = obj.result or {}
+    terms = _terms(result)
+    steps = [
+        ("submitted", True, False),
+        ("queued", obj.status != Status.QUEUED, obj.status == Status.QUEUED),
+        ("running", obj.is_terminal, obj.status == Status.RUNNING),
+        ("finished", obj.is_terminal, False),
+    ]
+    lines = []
+    for line in result.get("lines") or []:
+        if isinstance(line, dict) and isinstance(line.get("text"), str):
+            lines.append({"html": highlight(line["text"], terms), "matched": bool(line.get("matched"))})
+    entities = result.get("entities") if isinstance(result.get("entities"), dict) else {}
+    return {
+        "req": obj,
+        "result": result,
+        "steps": steps,
+        "objects": [o for o in (result.get("objects") or []) if isinstance(o, dict)][:100],
+        "lines": lines,
+        "result_text": highlight(result["text"], terms) if isinstance(result.get("text"), str) and not lines else "",
+        "input_text": highlight(obj.input_data, terms) if isinstance(obj.input_data, str) else "",
+        "input_series": json.dumps(obj.input_data, ensure_ascii=False)[:4000]
+        if obj.input_kind == "series" and obj.input_data is not None else "",
+        "entities": {k: v for k, v in entities.items() if v},
+        "fields": {
+            key: ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+            for key, value in (result.get("fields") or {}).items()
+        } if isinstance(result.get("fields"), dict) else {},
+        "facts": _facts(result),
+        "result_json": json.dumps(result, ensure_ascii=False, indent=2) if result else "",
+        "params_json": json.dumps(obj.params, ensure_ascii=False, indent=2),
+        "retrying": obj.status == Status.QUEUED and obj.error_code == "retrying",
+    }
+
+
+@portal_view()
+def request_detail(request, actor, request_id):
+    obj = inference_request_get(actor=actor, request_id=request_id)
+    return render(request, "inference/request_detail.html", request_context(obj))
+
+
+@portal_view()
+def request_live(request, actor, request_id):
+    """The part of the request page that changes while it runs; htmx polls it until it is final."""
+    obj = inference_request_get(actor=actor, request_id=request_id)
+    return render(request, "inference/_request_body.html", request_context(obj))
+
+
+@portal_view()
+def request_input(request, actor, request_id):
+    obj = inference_request_get(actor=actor, request_id=request_id)
+    if not obj.input_file:
+        raise Http404
+    return FileResponse(obj.input_file.open("rb"), content_type=obj.input_content_type or "application/octet-stream")
+
+
+@portal_view()
+def request_annotated(request, actor, request_id):
+    obj = inference_request_get(actor=actor, request_id=request_id)
+    if not obj.annotated_image:
+        raise Http404
+    return FileResponse(obj.annotated_image.open("rb"), content_type="image/jpeg")
+
+
+@portal_view(*SYSTEM_ROLES)
+def system_status(request, actor):
+    """Triton and per-model readiness, queue depth per tier, workers online, and work in flight."""
+    hour_ago = timezone.now() - timedelta(hours=1)
+    in_flight = InferenceRequest.objects.aggregate(
+        queued=Count("id", filter=Q(status=Status.QUEUED)),
+        running=Count("id", filter=Q(status=Status.RUNNING)),
+        done_hour=Count("id", filter=Q(finished_at__gte=hour_ago, status=Status.SUCCEEDED)),
+        failed_hour=Count("id", filter=Q(finished_at__gte=hour_ago, status=Status.FAILED)),
+    )
+    return render(request, "inference/system_status.html", {
+        "triton": system.triton_status(),
+        "queues": system.queue_depths(),
+        "workers": system.workers_online(),
+        "in_flight": in_flight,
+        "checked_at": timezone.now(),
+    })
+
+
+@portal_view(*MANAGE_ROLES)
+def bureau_entitlements(request, actor):
+    """The bureau's entitlements with quota use today and compute this month (read-only here;
+    platform admins change them in Django admin)."""
+    return render(request, "accounts/bureau_entitlements.html", {
+        "rows": entitlement_usage_list(actor=actor, bureau=actor.bureau), "tab": "entitlements",
+    })
