@@ -37,15 +37,18 @@ def portal_actor(request) -> Actor | None:
     return request._portal_actor
 
 
-def portal_view(*roles: str) -> Callable:
-    """Decorate a view ``view(request, actor, ...)``; with roles, only those roles may open it."""
+def portal_view(*roles: str, needs_bureau: bool = False) -> Callable:
+    """Decorate a view ``view(request, actor, ...)``; with roles, only those roles may open it.
+
+    ``needs_bureau``: pages about "my bureau" refuse a platform superuser who belongs to none.
+    """
 
     def decorate(view: Callable) -> Callable:
         @login_required
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             actor = portal_actor(request)
-            if actor is None or (roles and actor.role not in roles):
+            if actor is None or (roles and actor.role not in roles) or (needs_bureau and actor.bureau is None):
                 raise DjangoPermissionDenied
             try:
                 return view(request, actor, *args, **kwargs)

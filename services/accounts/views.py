@@ -54,7 +54,7 @@ def _parse_expiry(text: str) -> datetime | None:
     return timezone.make_aware(datetime.combine(day, time(23, 59, 59)))
 
 
-@portal_view(*MANAGE_ROLES)
+@portal_view(*MANAGE_ROLES, needs_bureau=True)
 def api_keys(request, actor):
     """List the bureau's keys and create one; a new key is shown in this response only."""
     if request.method != "POST":
@@ -89,7 +89,7 @@ def api_keys(request, actor):
     return response
 
 
-@portal_view(*MANAGE_ROLES)
+@portal_view(*MANAGE_ROLES, needs_bureau=True)
 @require_POST
 def api_key_revoke(request, actor, key_id):
     client = get_scoped_or_404(ApiClient.objects.filter(bureau=actor.bureau), actor, pk=key_id)
@@ -98,7 +98,7 @@ def api_key_revoke(request, actor, key_id):
     return redirect("bureau:keys")
 
 
-@portal_view(*MANAGE_ROLES)
+@portal_view(*MANAGE_ROLES, needs_bureau=True)
 def members(request, actor):
     """List the bureau's members and add an operator."""
     form = {"username": "", "email": ""}

@@ -224,7 +224,7 @@ def system_status(request, actor):
     })
 
 
-@portal_view(*MANAGE_ROLES)
+@portal_view(*MANAGE_ROLES, needs_bureau=True)
 def bureau_entitlements(request, actor):
     """The bureau's entitlements with quota use today and compute this month (read-only here;
     platform admins change them in Django admin)."""
