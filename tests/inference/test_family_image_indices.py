@@ -440,3 +440,29 @@ def test_every_example_file_exists_and_is_small():
     for name in names:
         assert (EXAMPLES / name).stat().st_size < 150 * 1024, name
 
+
+
+# The reference view each change scenario's example is compared with (see examples/NOTICE.md).
+CHANGE_REFERENCES = {
+    "power-line-foreign-object": "power-line-reference.jpg",
+    "product-surface-defect": "pcb-golden.jpg",
+    "illegal-construction": "aerial-town.jpg",
+    "road-surface-collapse": "leuven-street.jpg",
+}
+
+
+@triton
+@db
+def test_every_catalog_example_alerts_with_its_example_params(run_scenario):
+    from services.catalog.services import catalog_data
+
+    mine = [s for s in catalog_data()["scenarios"] if s["pipeline"] in {"image_index", "image_change", "fire_colour"}]
+    assert len(mine) == 10
+    for scenario in mine:
+        params = scenario.get("example_params") or {}
+        if scenario["pipeline"] == "image_change":
+            first = run_scenario(scenario["slug"], image=example(CHANGE_REFERENCES[scenario["slug"]]), params=params,
+                                 source="example")
+            assert first.result["reference"]["source"] == "this_frame", scenario["slug"]
+        row = run_scenario(scenario["slug"], image=example(scenario["example_input"]), params=params, source="example")
+        assert row.status == "succeeded" and row.alert, (scenario["slug"], row.error_message, row.result)
