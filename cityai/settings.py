@@ -157,6 +157,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "services.inference.tasks.requeue_stale_requests",
         "schedule": env_float("CITYAI_REAPER_INTERVAL_SECONDS", 60.0),
     },
+    # Count finished requests whose request_finished signal was lost (a worker killed right after commit).
+    "meter-missed-requests": {
+        "task": "services.reports.tasks.meter_missed_requests",
+        "schedule": env_float("CITYAI_METER_CATCHUP_SECONDS", 300.0),
+    },
+    # Re-hash the whole audit chain, so the auditor page always shows a recent verdict.
+    "verify-audit-chain": {
+        "task": "services.audit.tasks.verify_audit_chain",
+        "schedule": env_float("CITYAI_AUDIT_VERIFY_SECONDS", 86_400.0),
+    },
 }
 
 REST_FRAMEWORK = {

@@ -8,10 +8,12 @@ from services.accounts import urls as accounts_urls
 from services.catalog import urls as catalog_urls
 from services.core.api import api_not_found
 from services.inference import urls as inference_urls
+from services.reports import urls as reports_urls
 
 api_v1 = [
     path("", include("services.catalog.urls")),
     path("", include("services.inference.urls")),
+    path("", include("services.reports.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("<path:rest>", api_not_found),
@@ -29,5 +31,6 @@ urlpatterns = [
     path("requests/", include((inference_urls.portal_urlpatterns, "requests"))),
     path("bureau/", include((accounts_urls.portal_urlpatterns + inference_urls.bureau_urlpatterns, "bureau"))),
     path("system/", include((inference_urls.system_urlpatterns, "system"))),
+    path("reports/", include((reports_urls.portal_urlpatterns, "reports"))),
     path("", views.home, name="home"),
 ]

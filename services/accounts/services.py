@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from services.accounts.keys import generate_key, hash_key, parse_prefix
 from services.accounts.models import ApiClient, Bureau, Membership
+from services.audit.models import AuditEntry
+from services.audit.services import audit_record
 from services.core.errors import ApplicationError, Conflict
+
+
+def _user_label(user) -> str:
+    return f"user:{user.get_username()}" if user is not None else "system"
 
 
 @transaction.atomic
@@ -22,13 +28,25 @@ def bureau_upsert(*, slug: str, name_zh: str, name_en: str, kind: str = Bureau.K
 
 
 @transaction.atomic
-def member_upsert(*, bureau: Bureau, username: str, password: str, role: str, email: str = "") -> Membership:
+def member_upsert(
+    *, bureau: Bureau, username: str, password: str, role: str, email: str = "", changed_by=None
+) -> Membership:
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(username=username, defaults={"email": email})
     if created or not user.has_usable_password():
         user.set_password(password)
         user.save()
+    before = Membership.objects.filter(user=user).values("bureau__slug", "role").first()
     membership, _ = Membership.objects.update_or_create(user=user, defaults={"bureau": bureau, "role": role})
+    if before != {"bureau__slug": bureau.slug, "role": role}:
+        # Who may see what follows from the role: every grant and change is audited.
+        audit_record(
+            action=AuditEntry.Action.ROLE_CHANGED, actor=_user_label(changed_by), bureau=bureau.slug,
+            object_type="user", object_id=user.pk, details={
+                "username": user.get_username(), "role": role, "bureau": bureau.slug,
+                "previous": {"role": before["role"], "bureau": before["bureau__slug"]} if before else None,
+            },
+        )
     return membership
 
 
@@ -58,13 +76,25 @@ def api_client_create(
         expires_at=expires_at,
         created_by=created_by,
     )
+    audit_record(
+        action=AuditEntry.Action.API_KEY_CREATED, actor=_user_label(created_by), bureau=bureau.slug,
+        object_type="api_client", object_id=client.pk, details={
+            "name": name, "prefix": prefix, "scopes": client.scopes,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
     return client, key
 
 
-def api_client_revoke(*, client: ApiClient) -> ApiClient:
+@transaction.atomic
+def api_client_revoke(*, client: ApiClient, revoked_by=None) -> ApiClient:
     if client.revoked_at is None:
         client.revoked_at = timezone.now()
         client.save(update_fields=["revoked_at"])
+        audit_record(
+            action=AuditEntry.Action.API_KEY_REVOKED, actor=_user_label(revoked_by), bureau=client.bureau.slug,
+            object_type="api_client", object_id=client.pk, details={"name": client.name, "prefix": client.prefix},
+        )
     return client
 
 

@@ -9,6 +9,8 @@ from django.db import transaction
 
 from services.accounts.models import Bureau
 from services.accounts.services import bureau_upsert
+from services.audit.models import AuditEntry
+from services.audit.services import audit_record
 from services.catalog.models import Domain, Entitlement, Scenario
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -72,8 +74,11 @@ def _schema_with_defs(schema: dict, shared_defs: dict) -> dict:
 
 
 @transaction.atomic
-def catalog_load(*, data: dict[str, Any] | None = None) -> LoadReport:
-    """Bring bureaus, domains and scenarios in line with the catalog data; rows not in it stay."""
+def catalog_load(*, data: dict[str, Any] | None = None, by: str = "system") -> LoadReport:
+    """Bring bureaus, domains and scenarios in line with the catalog data; rows not in it stay.
+
+    ``by`` labels the actor in the audit entry a change leaves (``command:load_catalog``, ``user:…``).
+    """
     if data is None:
         data = catalog_data()
     report = LoadReport()
@@ -105,22 +110,31 @@ def catalog_load(*, data: dict[str, Any] | None = None) -> LoadReport:
             for name in ("status", "pipeline", "model_names", "params_schema"):
                 values.pop(name)
         _upsert(Scenario, {"slug": item["slug"]}, values, report, f"scenario:{item['slug']}")
+    if report.changed:
+        audit_record(
+            action=AuditEntry.Action.CATALOG_CHANGED, actor=by, object_type="catalog",
+            details={"created": report.created, "updated": report.updated},
+        )
     return report
 
 
 @transaction.atomic
 def entitlement_upsert(
     *, bureau: Bureau, scenario: Scenario, enabled: bool = True, daily_quota: int = 1000,
-    monthly_compute_budget_s: int = 36_000, tier: str = Entitlement.Tier.NORMAL,
+    monthly_compute_budget_s: int = 36_000, tier: str = Entitlement.Tier.NORMAL, by: str = "system",
 ) -> Entitlement:
-    entitlement, _ = Entitlement.objects.update_or_create(
-        bureau=bureau,
-        scenario=scenario,
-        defaults={
-            "enabled": enabled,
-            "daily_quota": daily_quota,
-            "monthly_compute_budget_s": monthly_compute_budget_s,
-            "tier": tier,
-        },
-    )
+    """Grant or change a bureau's entitlement; a real change leaves an audit entry by ``by``."""
+    values = {
+        "enabled": enabled,
+        "daily_quota": daily_quota,
+        "monthly_compute_budget_s": monthly_compute_budget_s,
+        "tier": tier,
+    }
+    before = Entitlement.objects.filter(bureau=bureau, scenario=scenario).values(*values).first()
+    entitlement, _ = Entitlement.objects.update_or_create(bureau=bureau, scenario=scenario, defaults=values)
+    if before != values:
+        audit_record(
+            action=AuditEntry.Action.ENTITLEMENT_CHANGED, actor=by, bureau=bureau.slug, object_type="entitlement",
+            object_id=f"{bureau.slug}:{scenario.slug}", details={"values": values, "previous": before},
+        )
     return entitlement

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from services.accounts.selectors import actor_from_request
 from services.core.errors import ApplicationError, NotFound
 from services.inference import byom, inputs
+from services.inference.audit import inference_request_viewed
 from services.inference.models import InferenceRequest
 from services.inference.selectors import inference_request_get, inference_request_list, inference_request_wait
 from services.inference.services import inference_request_submit
@@ -225,15 +226,18 @@ class RequestDetailApi(APIView):
         wait = _wait_seconds(request)
         if wait:
             obj = inference_request_wait(request=obj, seconds=wait)
+        inference_request_viewed(actor=actor, request=obj)
         return Response(InferenceRequestOutput(obj, context={"request": request}).data)
 
 
 class RequestAnnotatedImageApi(APIView):
     @extend_schema(operation_id="requests_annotated_image", responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
     def get(self, request, request_id):
-        obj = inference_request_get(actor=actor_from_request(request), request_id=request_id)
+        actor = actor_from_request(request)
+        obj = inference_request_get(actor=actor, request_id=request_id)
         if not obj.annotated_image:
             raise NotFound("This request has no annotated image.")
+        inference_request_viewed(actor=actor, request=obj, part="annotated_image")
         return FileResponse(obj.annotated_image.open("rb"), content_type="image/jpeg")
 
 
