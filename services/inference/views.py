@@ -26,6 +26,7 @@ from services.catalog.selectors import scenario_get
 from services.catalog.views import example_path, scenario_context
 from services.core.errors import ApplicationError
 from services.inference import forms, system
+from services.inference.audit import inference_request_viewed
 from services.inference.models import InferenceRequest
 from services.inference.selectors import entitlement_usage_list, inference_request_get, inference_request_list
 from services.inference.services import inference_request_submit
@@ -179,6 +180,7 @@ def request_context(obj: InferenceRequest) -> dict:
 @portal_view()
 def request_detail(request, actor, request_id):
     obj = inference_request_get(actor=actor, request_id=request_id)
+    inference_request_viewed(actor=actor, request=obj)
     return render(request, "inference/request_detail.html", request_context(obj))
 
 
@@ -186,6 +188,7 @@ def request_detail(request, actor, request_id):
 def request_live(request, actor, request_id):
     """The part of the request page that changes while it runs; htmx polls it until it is final."""
     obj = inference_request_get(actor=actor, request_id=request_id)
+    inference_request_viewed(actor=actor, request=obj)  # the poll that turns final shows the result
     return render(request, "inference/_request_body.html", request_context(obj))
 
 
@@ -194,6 +197,7 @@ def request_input(request, actor, request_id):
     obj = inference_request_get(actor=actor, request_id=request_id)
     if not obj.input_file:
         raise Http404
+    inference_request_viewed(actor=actor, request=obj, part="input")
     return FileResponse(obj.input_file.open("rb"), content_type=obj.input_content_type or "application/octet-stream")
 
 
@@ -202,6 +206,7 @@ def request_annotated(request, actor, request_id):
     obj = inference_request_get(actor=actor, request_id=request_id)
     if not obj.annotated_image:
         raise Http404
+    inference_request_viewed(actor=actor, request=obj, part="annotated_image")
     return FileResponse(obj.annotated_image.open("rb"), content_type="image/jpeg")
 
 

@@ -106,6 +106,18 @@ def test_who_viewed_which_result(bureau_a, api_a, api_b, auditor):
         "user:auditor", "audit-office", "bureau-a")
 
 
+def test_portal_request_page_views_are_recorded(bureau_a, operator_a, operator_b, client):
+    request = _request(bureau_a)
+    client.force_login(operator_a)
+    assert client.get(f"/requests/{request.pk}/").status_code == 200
+    entry = _last(Action.REQUEST_VIEWED)
+    assert (entry.actor, entry.object_id, entry.details_data["part"]) == ("user:op_a", str(request.pk), "result")
+    views = _count(Action.REQUEST_VIEWED)
+    client.force_login(operator_b)
+    assert client.get(f"/requests/{request.pk}/").status_code == 404
+    assert _count(Action.REQUEST_VIEWED) == views
+
+
 def test_auditor_page_lists_filters_and_verifies(auditor, bureau_a, client):
     client.force_login(auditor)
     api_client_create(bureau=bureau_a, name="for the page")
