@@ -143,3 +143,16 @@ def test_a_licence_with_a_wrong_check_character_is_flagged(run_scenario):
     row = run_scenario("business-licence-check", image=forged)
     assert row.status == "succeeded" and row.alert is True
     assert row.result["credit_code"] == "91440307MA5F8K2LX7" and not row.result["credit_code_valid"]
+
+
+def test_emergency_lane_stop_fires_after_a_minute(run_scenario):
+    start = timezone.now() - timedelta(minutes=10)
+    alerts = [
+        run_scenario("emergency-lane-stopping", image=snapshot(s), params={"zone": CAR_PARK}, source="expressway-k12",
+                     at=start + timedelta(seconds=s)).alert
+        for s in (0, 30, 70)
+    ]
+    assert alerts == [False, False, True]
+    moving_on = run_scenario("emergency-lane-stopping", image=snapshot(5), params={"zone": LAWN},
+                             source="expressway-k13", at=start + timedelta(seconds=200))
+    assert moving_on.alert is False and moving_on.result["in_zone"] == 0
