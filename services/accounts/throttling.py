@@ -40,7 +40,8 @@ class ApiClientRateThrottle(BaseThrottle):
             pipe.incr(key)
             pipe.expire(key, 120)
             count = pipe.execute()[0]
-        except redis.RedisError as exc:
+        except (redis.RedisError, ValueError) as exc:
+            # ValueError: redis-py 8 masks a read timeout under load with "I/O operation on closed file".
             logger.warning("rate limit not checked (Redis unavailable: %s)", exc)
             return True
         if count > client.rate_limit_per_minute:
