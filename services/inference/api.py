@@ -7,6 +7,7 @@ import json
 from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -15,12 +16,17 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from services.accounts.selectors import actor_from_request
+from services.accounts.selectors import actor_from_request, bureau_get
 from services.core.errors import ApplicationError, NotFound
 from services.inference import byom, inputs
 from services.inference.audit import inference_request_viewed
 from services.inference.models import InferenceRequest
-from services.inference.selectors import inference_request_get, inference_request_list, inference_request_wait
+from services.inference.selectors import (
+    entitlement_usage_list,
+    inference_request_get,
+    inference_request_list,
+    inference_request_wait,
+)
 from services.inference.services import inference_request_submit
 
 
@@ -313,3 +319,54 @@ class ScenarioModelUploadApi(APIView):
              "labels": record.labels, "status": "active"},
             status=status.HTTP_201_CREATED,
         )
+
+
+class QuotaApi(APIView):
+    """What the caller's bureau may still do today and this month, per entitled scenario.
+
+    An API client sees its own bureau (and only the scenarios its key is scoped for); auditors and
+    platform admins may name a bureau with ``?bureau=<slug>``; for anyone else another bureau is a 404.
+    """
+
+    @extend_schema(
+        operation_id="quota_read",
+        parameters=[OpenApiParameter("bureau", str, description="bureau slug (auditors and admins)")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        actor = actor_from_request(request)
+        bureau = actor.bureau
+        slug = request.query_params.get("bureau")
+        if slug and (bureau is None or slug != bureau.slug):
+            if not actor.sees_all_bureaus:
+                raise NotFound(f"No bureau {slug!r}.", code="unknown_bureau")
+            bureau = bureau_get(slug=slug)
+        if bureau is None:
+            raise ApplicationError("Name a bureau with ?bureau=<slug>.", code="missing_bureau")
+        rows = entitlement_usage_list(actor=actor, bureau=bureau)
+        client = actor.api_client
+        scenarios = []
+        for row in rows:
+            ent = row["entitlement"]
+            if client is not None and not client.allows(ent.scenario.slug):
+                continue
+            budget_s = ent.monthly_compute_budget_s
+            scenarios.append({
+                "scenario": ent.scenario.slug,
+                "enabled": ent.enabled,
+                "tier": ent.tier,
+                "daily_quota": ent.daily_quota,
+                "used_today": row["today"],
+                "remaining_today": max(0, ent.daily_quota - row["today"]),
+                "requests_this_month": row["month"],
+                "compute_used_s": round(row["compute_s"], 3),
+                "monthly_compute_budget_s": budget_s,
+                "compute_remaining_s": round(max(0.0, budget_s - row["compute_s"]), 3),
+            })
+        now = timezone.localtime()
+        return Response({
+            "bureau": bureau.slug,
+            "date": now.date(),
+            "timezone": str(now.tzinfo),
+            "scenarios": scenarios,
+        })

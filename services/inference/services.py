@@ -13,7 +13,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from services.accounts.selectors import Actor
@@ -72,6 +72,7 @@ def _check_quota(entitlement: Entitlement, bureau) -> None:
             retry_after=retry_after,
             details={"quota": entitlement.daily_quota, "used": used},
         )
+    _check_budget(entitlement, bureau, now)
     backlog = InferenceRequest.objects.filter(bureau=bureau, status__in=(Status.QUEUED, Status.RUNNING)).count()
     if backlog >= settings.CITYAI_MAX_QUEUED_PER_BUREAU:
         raise Throttled(
@@ -79,6 +80,42 @@ def _check_quota(entitlement: Entitlement, bureau) -> None:
             code="queue_full",
             status=503,
             retry_after=5,
+        )
+
+
+def month_compute_ms(*, bureau, scenario, now=None) -> float:
+    """Triton compute (ms) this bureau spent on this scenario since the start of the local month.
+
+    Summed from the request rows rather than read from the reports app's daily aggregates: inference
+    may not import reports, the aggregates lag behind the signal that fills them (a budget must see
+    the request that finished a second ago), and the (bureau, scenario, created_at) index makes the
+    sum a range scan over one month of one scenario — at the daily quotas we allow, a few 10k rows.
+    """
+    now = timezone.localtime(now)
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    total = InferenceRequest.objects.filter(
+        bureau=bureau, scenario=scenario, created_at__gte=month_start
+    ).aggregate(ms=Sum("compute_ms"))["ms"]
+    return float(total or 0.0)
+
+
+def _next_month(moment):
+    first = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def _check_budget(entitlement: Entitlement, bureau, now) -> None:
+    """Refuse new work once the month's compute budget is spent (work already accepted still runs,
+    so a month can overshoot by what was in flight; the budget bounds, it does not meter exactly)."""
+    used_s = month_compute_ms(bureau=bureau, scenario=entitlement.scenario, now=now) / 1000
+    budget_s = entitlement.monthly_compute_budget_s
+    if used_s >= budget_s:
+        retry_after = int((_next_month(now) - now).total_seconds())
+        raise Throttled(
+            f"The monthly compute budget of {budget_s} s for {entitlement.scenario.slug!r} is used up.",
+            code="budget_exceeded",
+            retry_after=retry_after,
+            details={"budget_s": budget_s, "used_s": round(used_s, 3)},
         )
 
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("requests/<uuid:request_id>", api.RequestDetailApi.as_view(), name="api-request-detail"),
     path("requests/<uuid:request_id>/annotated.jpg", api.RequestAnnotatedImageApi.as_view(),
          name="api-request-annotated"),
+    path("quota", api.QuotaApi.as_view(), name="api-quota"),
     path("scenarios/<slug:slug>/model", api.ScenarioModelUploadApi.as_view(), name="api-scenario-model"),
 ]
 
