@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "services.catalog",
     "services.inference",
     "services.reports",
+    "services.events",
 ]
 
 MIDDLEWARE = [
@@ -152,6 +153,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_DEFAULT_QUEUE = "normal"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Events: repeated firings of a scenario from one source within this window merge into one event;
+# work orders are due this many hours after dispatch unless the scenario's severity says otherwise
+# (services/events/policy.py).
+CITYAI_EVENT_MERGE_MINUTES = env_float("CITYAI_EVENT_MERGE_MINUTES", 10.0)
+CITYAI_WORK_ORDER_SLA_HOURS = env_float("CITYAI_WORK_ORDER_SLA_HOURS", 24.0)
+
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-requests": {
         "task": "services.inference.tasks.requeue_stale_requests",
@@ -161,6 +168,11 @@ CELERY_BEAT_SCHEDULE = {
     "meter-missed-requests": {
         "task": "services.reports.tasks.meter_missed_requests",
         "schedule": env_float("CITYAI_METER_CATCHUP_SECONDS", 300.0),
+    },
+    # Flag work orders not resolved by their due time.
+    "mark-overdue-work-orders": {
+        "task": "services.events.tasks.mark_overdue_work_orders",
+        "schedule": env_float("CITYAI_OVERDUE_SWEEP_SECONDS", 300.0),
     },
     # Re-hash the whole audit chain, so the auditor page always shows a recent verdict.
     "verify-audit-chain": {

@@ -7,6 +7,7 @@ from cityai import views
 from services.accounts import urls as accounts_urls
 from services.catalog import urls as catalog_urls
 from services.core.api import api_not_found
+from services.events import urls as events_urls
 from services.inference import urls as inference_urls
 from services.reports import urls as reports_urls
 
@@ -14,6 +15,7 @@ api_v1 = [
     path("", include("services.catalog.urls")),
     path("", include("services.inference.urls")),
     path("", include("services.reports.urls")),
+    path("", include("services.events.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("<path:rest>", api_not_found),
@@ -32,5 +34,6 @@ urlpatterns = [
     path("bureau/", include((accounts_urls.portal_urlpatterns + inference_urls.bureau_urlpatterns, "bureau"))),
     path("system/", include((inference_urls.system_urlpatterns, "system"))),
     path("reports/", include((reports_urls.portal_urlpatterns, "reports"))),
+    path("events/", include((events_urls.portal_urlpatterns, "events"))),
     path("", views.home, name="home"),
 ]

@@ -23,6 +23,9 @@ from services.catalog.selectors import scenario_get, scenario_list
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "data" / "examples"
 _MODEL_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
+# Panels that apps above the catalog add to the scenario page (events adds measured precision):
+# callables ``(actor, scenario) -> {"template": ..., **context}``; the catalog imports none of them.
+SCENARIO_PANELS: list = []
 _CONSTRAINTS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems",
                 "minLength", "maxLength", "pattern")
 
@@ -186,6 +189,7 @@ def scenario_context(actor, scenario: Scenario) -> dict:
             "text": example_text,
         },
         "errors": {},
+        "panels": [panel(actor, scenario) for panel in SCENARIO_PANELS],
     }
 
 

@@ -1,0 +1,139 @@
+"""Reads of the events app, all through the accounts scoping rule.
+
+An event is visible to two bureaus: the responsible one and the one that submitted the input; a
+work order to the assignee and the dispatching bureau. ``scope_to_actor`` filters on one field, so
+the scope here is the union of two applications of it; auditors and admins still see everything.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
+from django.db.models.functions import Now
+
+from services.accounts.selectors import Actor, scope_to_actor
+from services.core.errors import NotFound
+from services.events.models import Event, EventReview, WorkOrder
+
+
+def event_scope(actor: Actor) -> QuerySet[Event]:
+    base = Event.objects.all()
+    return scope_to_actor(base, actor, bureau_field="bureau") | scope_to_actor(
+        base, actor, bureau_field="source_bureau"
+    )
+
+
+def event_list(*, actor: Actor, status: str = "", scenario_slug: str = "", to_review: bool = False) -> QuerySet[Event]:
+    """``to_review``: only the events this actor's bureau must decide on."""
+    qs = event_scope(actor).select_related("scenario", "bureau", "source_bureau", "work_order")
+    if to_review:
+        qs = qs.filter(bureau=actor.bureau, status=Event.Status.NEW)
+    if status:
+        qs = qs.filter(status=status)
+    if scenario_slug:
+        qs = qs.filter(scenario__slug=scenario_slug)
+    return qs.order_by("-last_seen_at")
+
+
+def event_get(*, actor: Actor, event_id, for_update: bool = False) -> Event:
+    ids = event_scope(actor).filter(pk=event_id).values("pk")
+    qs = Event.objects.select_related("scenario__domain", "bureau", "source_bureau", "first_request",
+                                      "last_request")
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    event = qs.filter(pk__in=ids).first()
+    if event is None:
+        raise NotFound()
+    return event
+
+
+def with_overdue(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
+    """``overdue``: not resolved by the due time, computed by the database at query time."""
+    return qs.annotate(
+        overdue=Case(
+            When(status__in=WorkOrder.UNRESOLVED, due_at__lt=Now(), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def work_order_scope(actor: Actor) -> QuerySet[WorkOrder]:
+    base = WorkOrder.objects.all()
+    return scope_to_actor(base, actor, bureau_field="assignee_bureau") | scope_to_actor(
+        base, actor, bureau_field="dispatcher_bureau"
+    )
+
+
+def work_order_list(*, actor: Actor, status: str = "", overdue: bool | None = None) -> QuerySet[WorkOrder]:
+    qs = with_overdue(work_order_scope(actor)).select_related(
+        "event__scenario", "assignee_bureau", "dispatcher_bureau"
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if overdue is not None:
+        qs = qs.filter(overdue=overdue)
+    return qs.order_by("due_at")
+
+
+def work_order_get(*, actor: Actor, work_order_id, for_update: bool = False) -> WorkOrder:
+    ids = work_order_scope(actor).filter(pk=work_order_id).values("pk")
+    qs = WorkOrder.objects.select_related("event__scenario", "assignee_bureau", "dispatcher_bureau")
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    wo = qs.filter(pk__in=ids).first()
+    if wo is None:
+        raise NotFound()
+    return wo
+
+
+def event_history(event: Event) -> list[dict]:
+    """Everything that happened to an event, oldest first: firings, the review, work-order steps."""
+    rows = [{"at": o.seen_at, "kind": "occurrence", "actor": "", "from": "", "to": "", "note": o.request.result.get(
+        "summary", "") if o.request.result else "", "request_id": o.request_id}
+        for o in event.occurrences.select_related("request")]
+    review = EventReview.objects.filter(event=event).first()
+    if review is not None:
+        rows.append({"at": review.reviewed_at, "kind": "review", "actor": review.reviewer, "from": "new",
+                     "to": review.decision, "note": review.reason})
+    wo = WorkOrder.objects.filter(event=event).first()
+    if wo is not None:
+        rows += [{"at": t.at, "kind": "work_order", "actor": t.actor, "from": t.from_status, "to": t.to_status,
+                  "note": t.note} for t in wo.transitions.all()]
+    return sorted(rows, key=lambda r: r["at"])
+
+
+@dataclass(frozen=True)
+class Precision:
+    confirmed: int
+    dismissed: int
+
+    @property
+    def reviewed(self) -> int:
+        return self.confirmed + self.dismissed
+
+    @property
+    def value(self) -> float | None:
+        return self.confirmed / self.reviewed if self.reviewed else None
+
+
+def scenario_precision(*, scenario_ids=None, since=None, until=None) -> dict[int, Precision]:
+    """Measured precision per scenario: confirmed ÷ (confirmed + dismissed), from review rows.
+
+    Precision of the rule across the whole platform, so not scoped to a bureau: it describes the
+    scenario, not anyone's events, and the counts reveal no event."""
+    qs = EventReview.objects.all()
+    if scenario_ids is not None:
+        qs = qs.filter(scenario_id__in=scenario_ids)
+    if since is not None:
+        qs = qs.filter(reviewed_at__gte=since)
+    if until is not None:
+        qs = qs.filter(reviewed_at__lt=until)
+    rows = qs.values("scenario_id").annotate(
+        confirmed=Count("pk", filter=Q(decision=EventReview.Decision.CONFIRM)),
+        dismissed=Count("pk", filter=Q(decision=EventReview.Decision.DISMISS)),
+    )
+    return {r["scenario_id"]: Precision(r["confirmed"], r["dismissed"]) for r in rows}
+
+
+def precision_for(scenario) -> Precision:
+    return scenario_precision(scenario_ids=[scenario.pk]).get(scenario.pk, Precision(0, 0))

@@ -1,0 +1,168 @@
+"""Portal pages of events: the review queue (with bulk review), an event's page with its evidence,
+review, work order and history, and the work-order board. Forms post here and redirect back; a
+refused step becomes a message on the page, another bureau's event a 404."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from services.accounts.portal import portal_view
+from services.core.errors import ApplicationError, NotFound
+from services.events import selectors, services
+from services.events.api import snapshot_response, work_order_transition
+from services.events.models import Event, EventReview, WorkOrder
+from services.events.services import ACTING_ROLES
+
+Role = services.Role
+
+
+def _run(request, fn, success: str) -> bool:
+    """Run a service from a form; its refusal (not a 404) becomes an error message."""
+    try:
+        fn()
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return False
+    messages.success(request, success)
+    return True
+
+
+def _back(request, default: str):
+    target = request.POST.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else default)
+
+
+@portal_view()
+def review_queue(request, actor):
+    view = request.GET.get("view", "review" if actor.bureau else "all")
+    status = request.GET.get("status", "")
+    qs = selectors.event_list(actor=actor, to_review=view == "review" and actor.bureau is not None, status=status)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    can_review = actor.bureau is not None and actor.role in ACTING_ROLES
+    return render(request, "events/queue.html", {
+        "page": page, "view": view, "status": status, "statuses": Event.Status.choices, "can_review": can_review,
+    })
+
+
+@portal_view()
+@require_POST
+def review_bulk(request, actor):
+    ids = request.POST.getlist("event")
+    decision = request.POST.get("decision", "")
+    reason = request.POST.get("reason", "")
+    _run(request, lambda: services.event_review_bulk(actor=actor, event_ids=ids, decision=decision, reason=reason),
+         _("%(count)d events reviewed.") % {"count": len(ids)})
+    return redirect("events:queue")
+
+
+@portal_view()
+def event_detail(request, actor, event_id):
+    event = selectors.event_get(actor=actor, event_id=event_id)
+    wo = selectors.with_overdue(WorkOrder.objects.filter(event=event)).select_related(
+        "assignee_bureau", "dispatcher_bureau").first()
+    in_bureau = actor.bureau is not None
+    acts = in_bureau and actor.role in ACTING_ROLES
+    steps = []
+    if wo is not None:
+        if acts and wo.assignee_bureau_id == actor.bureau.pk:
+            steps += {WorkOrder.Status.DISPATCHED: ["accept"],
+                      WorkOrder.Status.ACCEPTED: ["resolve"]}.get(wo.status, [])
+        if in_bureau and actor.role == Role.MANAGER and wo.dispatcher_bureau_id == actor.bureau.pk \
+                and wo.status == WorkOrder.Status.RESOLVED:
+            steps += ["verify", "send-back"]
+    return render(request, "events/detail.html", {
+        "event": event,
+        "review": EventReview.objects.filter(event=event).first(),
+        "work_order": wo,
+        "history": selectors.event_history(event),
+        "occurrences": event.occurrences.order_by("seen_at"),
+        "can_review": acts and event.bureau_id == actor.bureau.pk and event.status == Event.Status.NEW,
+        "can_dispatch": acts and event.bureau_id == actor.bureau.pk and event.status == Event.Status.CONFIRMED,
+        "steps": steps,
+        "has_snapshot": bool(event.last_request.annotated_image or event.first_request.annotated_image),
+    })
+
+
+@portal_view()
+def event_snapshot(request, actor, event_id):
+    try:
+        return snapshot_response(selectors.event_get(actor=actor, event_id=event_id))
+    except NotFound:
+        raise Http404 from None
+
+
+@portal_view()
+@require_POST
+def event_review_view(request, actor, event_id):
+    decision = request.POST.get("decision", "")
+    _run(request, lambda: services.event_review(actor=actor, event_id=event_id, decision=decision,
+                                                reason=request.POST.get("reason", "")),
+         _("Event confirmed.") if decision == EventReview.Decision.CONFIRM else _("Event dismissed."))
+    return redirect("events:detail", event_id=event_id)
+
+
+@portal_view()
+@require_POST
+def event_dispatch_view(request, actor, event_id):
+    _run(request, lambda: services.work_order_dispatch(
+        actor=actor, event_id=event_id, assignee_slug=request.POST.get("assignee", ""),
+        instructions=request.POST.get("instructions", "")), _("Work order dispatched."))
+    return redirect("events:detail", event_id=event_id)
+
+
+STEP_DONE = {
+    "accept": gettext_lazy("Work order accepted."),
+    "resolve": gettext_lazy("Work order resolved; waiting for verification."),
+    "verify": gettext_lazy("Verified and closed."),
+    "send-back": gettext_lazy("Sent back to the assigned bureau."),
+}
+
+
+@portal_view()
+@require_POST
+def work_order_step(request, actor, work_order_id, action):
+    if action not in STEP_DONE:
+        raise Http404
+    wo = selectors.work_order_get(actor=actor, work_order_id=work_order_id)
+    _run(request, lambda: work_order_transition(actor, work_order_id, action, request.POST,
+                                                request.FILES.get("photo")), str(STEP_DONE[action]))
+    return _back(request, reverse("events:detail", args=[wo.event_id]))
+
+
+@portal_view()
+def work_order_photo(request, actor, work_order_id):
+    wo = selectors.work_order_get(actor=actor, work_order_id=work_order_id)
+    if not wo.resolution_photo:
+        raise Http404
+    return FileResponse(wo.resolution_photo.open("rb"))
+
+
+@portal_view()
+def work_order_board(request, actor):
+    orders = list(selectors.work_order_list(actor=actor)[:400])
+    columns = [
+        {"status": value, "label": label, "orders": [wo for wo in orders if wo.status == value]}
+        for value, label in WorkOrder.Status.choices
+    ]
+    return render(request, "events/board.html", {
+        "columns": columns, "overdue": sum(1 for wo in orders if wo.overdue),
+    })
+
+
+def _precision_panel(actor, scenario) -> dict:
+    return {"template": "events/_precision.html", "precision": selectors.precision_for(scenario)}
+
+
+def register_scenario_panel() -> None:
+    """Put measured precision on the catalog's scenario page (called from ``EventsConfig.ready``)."""
+    from services.catalog.views import SCENARIO_PANELS
+
+    if _precision_panel not in SCENARIO_PANELS:
+        SCENARIO_PANELS.append(_precision_panel)
