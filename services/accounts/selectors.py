@@ -24,6 +24,11 @@ class Actor:
         return self.role in (Role.AUDITOR, Role.PLATFORM_ADMIN)
 
     @property
+    def sees_raw_inputs(self) -> bool:
+        """Auditors read usage, results and the audit log, never what a bureau submitted."""
+        return self.role != Role.AUDITOR
+
+    @property
     def can_submit(self) -> bool:
         return self.bureau is not None and self.role in (Role.OPERATOR, Role.MANAGER, Role.PLATFORM_ADMIN)
 

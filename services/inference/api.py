@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from services.accounts.selectors import actor_from_request, bureau_get
 from services.core.errors import ApplicationError, NotFound
 from services.inference import byom, inputs
+from services.inference.access import inference_request_check_raw_input
 from services.inference.audit import inference_request_viewed
 from services.inference.models import InferenceRequest
 from services.inference.selectors import (
@@ -62,7 +63,8 @@ class InferenceRequestOutput(serializers.ModelSerializer):
         return {"kind": obj.input_kind, "sha256": obj.input_sha256, "bytes": obj.input_bytes, "name": obj.input_name}
 
     def get_annotated_image_url(self, obj) -> str | None:
-        if not obj.annotated_image:
+        actor = self.context.get("actor")
+        if not obj.annotated_image or (actor is not None and not actor.sees_raw_inputs):
             return None
         return self._absolute(reverse("api-request-annotated", args=[obj.id]))
 
@@ -192,7 +194,7 @@ class RequestListCreateApi(APIView):
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(
-            InferenceRequestOutput(page, many=True, context={"request": request}).data
+            InferenceRequestOutput(page, many=True, context={"request": request, "actor": actor}).data
         )
 
     @extend_schema(
@@ -216,7 +218,7 @@ class RequestListCreateApi(APIView):
         if wait:
             obj = inference_request_wait(request=obj, seconds=wait)
         code = status.HTTP_200_OK if obj.is_terminal else status.HTTP_202_ACCEPTED
-        body = InferenceRequestOutput(obj, context={"request": request}).data
+        body = InferenceRequestOutput(obj, context={"request": request, "actor": actor}).data
         response = Response(body, status=code)
         response["Location"] = body["url"]
         if not created:
@@ -233,7 +235,7 @@ class RequestDetailApi(APIView):
         if wait:
             obj = inference_request_wait(request=obj, seconds=wait)
         inference_request_viewed(actor=actor, request=obj)
-        return Response(InferenceRequestOutput(obj, context={"request": request}).data)
+        return Response(InferenceRequestOutput(obj, context={"request": request, "actor": actor}).data)
 
 
 class RequestAnnotatedImageApi(APIView):
@@ -241,6 +243,7 @@ class RequestAnnotatedImageApi(APIView):
     def get(self, request, request_id):
         actor = actor_from_request(request)
         obj = inference_request_get(actor=actor, request_id=request_id)
+        inference_request_check_raw_input(actor=actor)
         if not obj.annotated_image:
             raise NotFound("This request has no annotated image.")
         inference_request_viewed(actor=actor, request=obj, part="annotated_image")

@@ -26,6 +26,7 @@ from services.catalog.selectors import scenario_get
 from services.catalog.views import example_path, scenario_context
 from services.core.errors import ApplicationError
 from services.inference import forms, system
+from services.inference.access import inference_request_check_raw_input
 from services.inference.audit import inference_request_viewed
 from services.inference.models import InferenceRequest
 from services.inference.selectors import entitlement_usage_list, inference_request_get, inference_request_list
@@ -140,8 +141,10 @@ def _facts(result: dict) -> list[tuple[str, str]]:
     return facts
 
 
-def request_context(obj: InferenceRequest) -> dict:
-    """Everything the request page shows; also rendered alone as the polled progress fragment."""
+def request_context(obj: InferenceRequest, *, show_raw: bool = True) -> dict:
+    """Everything the request page shows; also rendered alone as the polled progress fragment.
+
+    ``show_raw`` False (auditors) leaves out the submitted text, series and images."""
     result = obj.result or {}
     terms = _terms(result)
     steps = [
@@ -162,9 +165,10 @@ def request_context(obj: InferenceRequest) -> dict:
         "objects": [o for o in (result.get("objects") or []) if isinstance(o, dict)][:100],
         "lines": lines,
         "result_text": highlight(result["text"], terms) if isinstance(result.get("text"), str) and not lines else "",
-        "input_text": highlight(obj.input_data, terms) if isinstance(obj.input_data, str) else "",
+        "show_raw": show_raw,
+        "input_text": highlight(obj.input_data, terms) if show_raw and isinstance(obj.input_data, str) else "",
         "input_series": json.dumps(obj.input_data, ensure_ascii=False)[:4000]
-        if obj.input_kind == "series" and obj.input_data is not None else "",
+        if show_raw and obj.input_kind == "series" and obj.input_data is not None else "",
         "entities": {k: v for k, v in entities.items() if v},
         "fields": {
             key: ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
@@ -181,7 +185,7 @@ def request_context(obj: InferenceRequest) -> dict:
 def request_detail(request, actor, request_id):
     obj = inference_request_get(actor=actor, request_id=request_id)
     inference_request_viewed(actor=actor, request=obj)
-    return render(request, "inference/request_detail.html", request_context(obj))
+    return render(request, "inference/request_detail.html", request_context(obj, show_raw=actor.sees_raw_inputs))
 
 
 @portal_view()
@@ -189,12 +193,13 @@ def request_live(request, actor, request_id):
     """The part of the request page that changes while it runs; htmx polls it until it is final."""
     obj = inference_request_get(actor=actor, request_id=request_id)
     inference_request_viewed(actor=actor, request=obj)  # the poll that turns final shows the result
-    return render(request, "inference/_request_body.html", request_context(obj))
+    return render(request, "inference/_request_body.html", request_context(obj, show_raw=actor.sees_raw_inputs))
 
 
 @portal_view()
 def request_input(request, actor, request_id):
     obj = inference_request_get(actor=actor, request_id=request_id)
+    inference_request_check_raw_input(actor=actor)
     if not obj.input_file:
         raise Http404
     inference_request_viewed(actor=actor, request=obj, part="input")
@@ -204,6 +209,7 @@ def request_input(request, actor, request_id):
 @portal_view()
 def request_annotated(request, actor, request_id):
     obj = inference_request_get(actor=actor, request_id=request_id)
+    inference_request_check_raw_input(actor=actor)
     if not obj.annotated_image:
         raise Http404
     inference_request_viewed(actor=actor, request=obj, part="annotated_image")
