@@ -99,6 +99,9 @@ def event_history(event: Event) -> list[dict]:
     if wo is not None:
         rows += [{"at": t.at, "kind": "work_order", "actor": t.actor, "from": t.from_status, "to": t.to_status,
                   "note": t.note} for t in wo.transitions.all()]
+    labels = {**dict(WorkOrder.Status.choices), **dict(EventReview.Decision.choices), "new": Event.Status.NEW.label}
+    for row in rows:
+        row["from_label"], row["to_label"] = labels.get(row["from"], row["from"]), labels.get(row["to"], row["to"])
     return sorted(rows, key=lambda r: r["at"])
 
 
