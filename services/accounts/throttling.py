@@ -9,19 +9,11 @@ import logging
 import time
 
 import redis
-from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
+from services.core.redis import get_redis
+
 logger = logging.getLogger(__name__)
-_client: redis.Redis | None = None
-
-
-def _redis() -> redis.Redis:
-    global _client
-    if _client is None:
-        url = settings.CITYAI_REDIS_URL.replace("redis+socket://", "unix://")
-        _client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    return _client
 
 
 class ApiClientRateThrottle(BaseThrottle):
@@ -36,7 +28,7 @@ class ApiClientRateThrottle(BaseThrottle):
         window = int(now // 60)
         key = f"cityai:rate:{client.prefix}:{window}"
         try:
-            pipe = _redis().pipeline()
+            pipe = get_redis().pipeline()
             pipe.incr(key)
             pipe.expire(key, 120)
             count = pipe.execute()[0]

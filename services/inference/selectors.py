@@ -9,6 +9,7 @@ from django.utils import timezone
 from services.accounts.selectors import Actor, get_scoped_or_404, scope_to_actor
 from services.catalog.models import Entitlement
 from services.inference.models import InferenceRequest
+from services.inference.notify import FinishedListener
 from services.inference.pipelines import PastRequest
 
 
@@ -46,13 +47,22 @@ def inference_request_history(
 
 
 def inference_request_wait(*, request: InferenceRequest, seconds: float) -> InferenceRequest:
-    """Wait up to ``seconds`` for a request to finish by polling its row."""
+    """Wait up to ``seconds`` for a request to finish: woken by its Redis notice, and re-reading the
+    row every second anyway, so a lost notice costs at most a second."""
+    if request.is_terminal or seconds <= 0:
+        return request
     deadline = time.monotonic() + seconds
-    delay = 0.02
-    while not request.is_terminal and time.monotonic() < deadline:
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.25)
+    listener = FinishedListener(request.pk)
+    try:
         request.refresh_from_db()
+        while not request.is_terminal:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            listener.wait(min(remaining, 1.0))
+            request.refresh_from_db()
+    finally:
+        listener.close()
     return request
 
 

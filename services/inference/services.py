@@ -24,6 +24,7 @@ from services.core.errors import ApplicationError, Conflict, PermissionDenied, T
 from services.inference import pipelines, triton
 from services.inference.inputs import CheckedInput, reject_nul
 from services.inference.models import InferenceRequest
+from services.inference.notify import publish_finished
 from services.inference.selectors import inference_request_history
 from services.inference.signals import request_finished
 
@@ -119,6 +120,20 @@ def _check_budget(entitlement: Entitlement, bureau, now) -> None:
         )
 
 
+def fair_tier(*, bureau, tier: str) -> str:
+    """The queue this bureau's next request goes to: its entitled tier, or bulk past its fair share.
+
+    Queues are consumed in strict order (high, normal, bulk), so a bureau that floods its own tier
+    would starve every other bureau in that tier. Past ``CITYAI_FAIR_SHARE_QUEUED`` waiting requests
+    in the tier, further work is demoted to bulk: still accepted and still run, after everyone's
+    fair share. The row records the tier it ran in (and gets bulk's Triton priority).
+    """
+    if tier == Entitlement.Tier.BULK:
+        return tier
+    waiting = InferenceRequest.objects.filter(bureau=bureau, status=Status.QUEUED, tier=tier).count()
+    return Entitlement.Tier.BULK if waiting >= settings.CITYAI_FAIR_SHARE_QUEUED else tier
+
+
 def inference_request_submit(
     *,
     actor: Actor,
@@ -174,7 +189,7 @@ def inference_request_submit(
                 input_sha256=checked.sha256,
                 input_bytes=checked.size,
                 params=resolved,
-                tier=entitlement.tier,
+                tier=fair_tier(bureau=bureau, tier=entitlement.tier),
                 next_attempt_at=timezone.now(),
             )
             request.created_at = timezone.now()
@@ -247,8 +262,18 @@ def _finish(request: InferenceRequest, token: uuid.UUID, **values: Any) -> bool:
         if changed != 1:
             logger.warning("request %s: claim lost before finishing; this result is discarded", request.pk)
             return False
-        transaction.on_commit(lambda: request_finished.send(sender=InferenceRequest, request_id=request.pk))
+        transaction.on_commit(lambda: _announce_finished(request.pk))
     return True
+
+
+def _announce_finished(request_id) -> None:
+    """Subscribers (metering, events, webhooks) first; waiting API calls are woken last, so that a
+    caller who sees the result also sees everything recorded about it."""
+    # One failing subscriber must not keep the others (or the waiting caller) from hearing of it.
+    for receiver, result in request_finished.send_robust(sender=InferenceRequest, request_id=request_id):
+        if isinstance(result, Exception):
+            logger.error("request %s: %s failed on request_finished: %r", request_id, receiver, result)
+    publish_finished(request_id)
 
 
 def _fail(request: InferenceRequest, token: uuid.UUID, code: str, message: str, **values: Any) -> bool:

@@ -1,0 +1,245 @@
+"""Platform end to end (API → Celery → Triton → recorded result) side by side with Triton directly,
+for a cheap model, the object detector and OCR, at several concurrencies, interleaved in one run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cityai_bench CELERY_BROKER_URL=redis://127.0.0.1:6379/4 \\
+        .venv/bin/python bench/throughput.py [--requests 48] [--concurrency 1,4,16] [--rounds 2]
+
+"Direct" replays, with a tritonclient load generator (services/inference/triton.py), exactly the Triton
+calls one run of the scenario's pipeline makes; "platform" submits the same input through the public
+API with ?wait and an API key. Prints throughput, p50/p95 latency and platform ÷ direct, the memory
+(RSS) of the worker and the web server, and writes bench/results/throughput.json and .png.
+Writes into the configured database and flushes the configured Redis db: never point it at production.
+The database must exist (`createdb -h 127.0.0.1 -U postgres cityai_bench`); it is migrated here.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityai.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cityai_bench")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/4")
+os.environ.setdefault("CITYAI_MAX_QUEUED_PER_BUREAU", "100000")
+
+import django  # noqa: E402
+
+django.setup()
+
+import psutil  # noqa: E402
+import redis  # noqa: E402
+import requests  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+
+from services.accounts.services import api_client_create, bureau_upsert  # noqa: E402
+from services.catalog.models import Scenario  # noqa: E402
+from services.catalog.params import resolve_params  # noqa: E402
+from services.catalog.services import entitlement_upsert  # noqa: E402
+from services.inference import pipelines, triton  # noqa: E402
+from services.inference.tritonserver import LocalTritonServer, free_port  # noqa: E402
+
+EXAMPLES = ROOT / "services" / "catalog" / "data" / "examples"
+CASES = {  # label: (scenario slug, input field, example file)
+    "cheap (signal_analytics AQI)": ("air-quality-aqi-alert", "series", "air_quality_daily.json"),
+    "detector (NanoDet)": ("crowd-gathering", "image", "crowd.jpg"),
+    "ocr (PP-OCR)": ("illegal-advertising", "image", "advert.jpg"),
+}
+
+
+@dataclass
+class Recorder(pipelines.Context):
+    """A pipeline context that records the Triton calls a pipeline makes, to replay them directly."""
+
+    recorded: list = field(default_factory=list)
+
+    def infer(self, model, inputs, outputs):
+        self.recorded.append((model, inputs, outputs))
+        return super().infer(model, inputs, outputs)
+
+
+def triton_calls(slug: str, field: str, content) -> list:
+    scenario = Scenario.objects.get(slug=slug)
+    params = resolve_params(scenario.params_schema, scenario.example_params)
+    item = pipelines.Item(kind=scenario.input_kind, params=params,
+                          content=content if field == "image" else None, data=content if field != "image" else None)
+    ctx = Recorder(timeout_s=60)
+    pipelines.get(scenario.pipeline).run(ctx, item)
+    return ctx.recorded
+
+
+def run_load(fn, total: int, concurrency: int) -> dict:
+    latencies = []
+
+    def one(_):
+        t0 = time.perf_counter()
+        fn()
+        latencies.append((time.perf_counter() - t0) * 1000)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(total)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "throughput_rps": total / elapsed,
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+    }
+
+
+def rss_mb(pid: int) -> float:
+    proc = psutil.Process(pid)
+    return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+
+
+def chart(results: dict, path: Path) -> None:
+    """Grouped bars of platform ÷ direct throughput per case and concurrency, drawn with Pillow."""
+    cases = list(results)
+    concurrencies = sorted({int(c) for case in results.values() for c in case})
+    width, height, left, bottom = 900, 420, 70, 60
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    plot_h = height - bottom - 40
+    draw.text((left, 10), "Platform ÷ direct Triton throughput (1.0 = no loss)", fill="black", font=font)
+    for frac in (0, 0.25, 0.5, 0.75, 1.0):
+        y = height - bottom - frac * plot_h
+        draw.line([(left, y), (width - 20, y)], fill=(220, 220, 220))
+        draw.text((10, y - 6), f"{frac:.2f}", fill="black", font=font)
+    colours = [(11, 92, 173), (240, 150, 40), (60, 160, 90)]
+    group_w = (width - left - 40) / len(cases)
+    bar_w = group_w / (len(concurrencies) + 1)
+    for i, case in enumerate(cases):
+        for j, conc in enumerate(concurrencies):
+            ratio = min(1.2, results[case][str(conc)]["ratio"])
+            x0 = left + i * group_w + j * bar_w + bar_w / 2
+            y0 = height - bottom - min(1.0, ratio) * plot_h
+            draw.rectangle([x0, y0, x0 + bar_w * 0.9, height - bottom], fill=colours[j % 3])
+            draw.text((x0, y0 - 12), f"{results[case][str(conc)]['ratio']:.2f}", fill="black", font=font)
+        draw.text((left + i * group_w + 10, height - bottom + 8), case, fill="black", font=font)
+    for j, conc in enumerate(concurrencies):
+        draw.rectangle([width - 160, 30 + 16 * j, width - 150, 40 + 16 * j], fill=colours[j % 3])
+        draw.text((width - 145, 28 + 16 * j), f"concurrency {conc}", fill="black", font=font)
+    img.save(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=48, help="requests per measurement")
+    parser.add_argument("--concurrency", default="1,4,16")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved A/B rounds; medians are reported")
+    parser.add_argument("--worker-concurrency", type=int, default=16)
+    parser.add_argument("--worker-pool", default="threads")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    call_command("migrate", verbosity=0)
+    call_command("load_catalog", verbosity=0)
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    bureau = bureau_upsert(slug="bench", name_zh="压测局", name_en="Benchmark bureau")
+    for scenario in Scenario.objects.filter(slug__in=[c[0] for c in CASES.values()]):
+        entitlement_upsert(bureau=bureau, scenario=scenario, daily_quota=10_000_000)
+    _, key = api_client_create(bureau=bureau, name=f"bench {time.time():.0f}")
+
+    log_dir = ROOT / "var" / "bench"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    server = LocalTritonServer(settings.TRITON_MODEL_REPOSITORY, http_port=free_port(), grpc_port=free_port(),
+                               metrics_port=free_port(), models=["object_detector", "ocr", "signal_analytics"],
+                               log_path=log_dir / "triton.log")
+    server.start()
+    server.wait_ready()
+    settings.TRITON_URL = server.grpc_url
+    env = {**os.environ, "TRITON_URL": server.grpc_url, "DJANGO_MEDIA_ROOT": str(log_dir / "media"),
+           "CELERY_TASK_SOFT_TIME_LIMIT": "300", "CELERY_TASK_TIME_LIMIT": "330"}
+    web_port = free_port()
+    procs = {
+        "worker": subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "cityai", "worker", "-Q", "high,normal,bulk", "--pool",
+             args.worker_pool, "--concurrency", str(args.worker_concurrency), "--loglevel", "WARNING",
+             "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=open(log_dir / "worker.log", "ab"), stderr=subprocess.STDOUT,
+        ),
+        "web": subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "cityai.wsgi:application", "--bind", f"127.0.0.1:{web_port}",
+             "--worker-class", "gthread", "--workers", "2", "--threads", "16", "--timeout", "120"],
+            cwd=ROOT, env=env, stdout=open(log_dir / "web.log", "ab"), stderr=subprocess.STDOUT,
+        ),
+    }
+    url = f"http://127.0.0.1:{web_port}/api/v1/requests?wait=30"
+    session = requests.Session()
+    session.headers["Authorization"] = f"Api-Key {key}"
+    try:
+        for _ in range(150):
+            try:
+                if requests.get(f"http://127.0.0.1:{web_port}/health", timeout=2).status_code in (200, 503):
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        results: dict = {}
+        for label, (slug, field, filename) in CASES.items():
+            raw = (EXAMPLES / filename).read_bytes()
+            content = raw if field == "image" else json.loads(raw)
+            calls = triton_calls(slug, field, content)
+
+            def direct(calls=calls):
+                for model, inputs, outputs in calls:
+                    triton.infer(model, inputs, outputs, timeout_s=120)
+
+            def platform(slug=slug, field=field, raw=raw, content=content):
+                if field == "image":
+                    r = session.post(url, data={"scenario": slug}, files={"image": ("in", raw)}, timeout=120)
+                else:
+                    r = session.post(url, json={"scenario": slug, field: content}, timeout=120)
+                body = r.json()
+                if body.get("status") != "succeeded":
+                    raise RuntimeError(f"{slug}: {r.status_code} {body}")
+
+            platform()  # warm up both paths and every process
+            direct()
+            results[label] = {}
+            for conc in concurrencies:
+                total = max(args.requests, conc * 2)
+                runs = {"direct": [], "platform": []}
+                for _ in range(args.rounds):  # A B A B: the machine is noisy
+                    runs["direct"].append(run_load(direct, total, conc))
+                    runs["platform"].append(run_load(platform, total, conc))
+                row = {
+                    path: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for path, rs in runs.items()
+                }
+                row["ratio"] = row["platform"]["throughput_rps"] / row["direct"]["throughput_rps"]
+                row["added_p50_ms"] = row["platform"]["p50_ms"] - row["direct"]["p50_ms"]
+                results[label][str(conc)] = row
+                print(f"{label:<30} c={conc:<3} direct {row['direct']['throughput_rps']:7.1f}/s "
+                      f"p50 {row['direct']['p50_ms']:7.1f} p95 {row['direct']['p95_ms']:7.1f} | platform "
+                      f"{row['platform']['throughput_rps']:7.1f}/s p50 {row['platform']['p50_ms']:7.1f} "
+                      f"p95 {row['platform']['p95_ms']:7.1f} | ratio {row['ratio']:.2f}, "
+                      f"added p50 {row['added_p50_ms']:+.1f} ms", flush=True)
+        memory = {name: round(rss_mb(p.pid), 1) for name, p in procs.items()}
+        print(f"RSS: worker {memory['worker']} MB (all pool processes), web {memory['web']} MB (gunicorn)")
+        report = {"worker_pool": args.worker_pool, "worker_concurrency": args.worker_concurrency,
+                  "requests": args.requests, "rounds": args.rounds, "rss_mb": memory, "results": results}
+        (args.out / "throughput.json").write_text(json.dumps(report, indent=2))
+        chart(results, args.out / "throughput.png")
+        print(f"wrote {args.out / 'throughput.json'} and {args.out / 'throughput.png'}")
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            proc.wait(30)
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
