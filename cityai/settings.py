@@ -111,6 +111,9 @@ CITYAI_MAX_SERIES_POINTS = env_int("CITYAI_MAX_SERIES_POINTS", 100_000)
 CITYAI_MAX_WAIT_SECONDS = env_int("CITYAI_MAX_WAIT_SECONDS", 30)
 # Work a bureau may have waiting at once; past it new requests get 503 with Retry-After.
 CITYAI_MAX_QUEUED_PER_BUREAU = env_int("CITYAI_MAX_QUEUED_PER_BUREAU", 1000)
+# Fair sharing (docs/fair-sharing.md): a bureau's high or normal work beyond this many queued
+# requests in that tier runs as bulk, so one bureau's backlog cannot hold up another's.
+CITYAI_FAIR_SHARE_QUEUED = env_int("CITYAI_FAIR_SHARE_QUEUED", 20)
 DATA_UPLOAD_MAX_MEMORY_SIZE = CITYAI_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

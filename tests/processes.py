@@ -28,8 +28,10 @@ def database_url() -> str:
 class WorkerProcess:
     """A `celery worker` child in its own process group, so that a test can SIGKILL all of it."""
 
-    def __init__(self, triton_url: str, log_path: Path, *, concurrency: int = 2, extra_env: dict | None = None):
+    def __init__(self, triton_url: str, log_path: Path, *, concurrency: int = 2, extra_env: dict | None = None,
+                 queues: str = "high,normal,bulk"):
         self.triton_url = triton_url
+        self.queues = queues
         self.log_path = log_path
         self.concurrency = concurrency
         self.extra_env = extra_env or {}
@@ -53,7 +55,7 @@ class WorkerProcess:
     def start(self, wait: float = 30.0) -> "WorkerProcess":
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "cityai", "worker", "-Q", "high,normal,bulk",
+            [sys.executable, "-m", "celery", "-A", "cityai", "worker", "-Q", self.queues,
              "--pool", "prefork", "--concurrency", str(self.concurrency), "--loglevel", "INFO",
              "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
             cwd=ROOT, env=self.env(), stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
