@@ -140,3 +140,63 @@ def scenario_precision(*, scenario_ids=None, since=None, until=None) -> dict[int
 
 def precision_for(scenario) -> Precision:
     return scenario_precision(scenario_ids=[scenario.pk]).get(scenario.pk, Precision(0, 0))
+
+
+@dataclass(frozen=True)
+class ScenarioOutcome:
+    """What happened to one scenario's events in a period: precision from reviews, and how fast
+    work orders were resolved (hours from dispatch to resolution)."""
+
+    scenario_id: int
+    confirmed: int
+    dismissed: int
+    work_orders: int
+    resolved: int
+    closed: int
+    overdue: int
+    mean_response_h: float | None
+    median_response_h: float | None
+
+    @property
+    def reviewed(self) -> int:
+        return self.confirmed + self.dismissed
+
+    @property
+    def precision(self) -> float | None:
+        return self.confirmed / self.reviewed if self.reviewed else None
+
+
+def event_outcomes(*, since, until, bureau=None, scenario_ids=None) -> list[ScenarioOutcome]:
+    """Per scenario, for reports: reviews made in [since, until) and work orders dispatched then.
+    ``bureau``: only events that bureau was responsible for (its reviews, its dispatches)."""
+    reviews = EventReview.objects.filter(reviewed_at__gte=since, reviewed_at__lt=until)
+    orders = WorkOrder.objects.filter(dispatched_at__gte=since, dispatched_at__lt=until)
+    if bureau is not None:
+        reviews, orders = reviews.filter(bureau=bureau), orders.filter(dispatcher_bureau=bureau)
+    if scenario_ids is not None:
+        reviews = reviews.filter(scenario_id__in=scenario_ids)
+        orders = orders.filter(event__scenario_id__in=scenario_ids)
+    counts = {r["scenario_id"]: r for r in reviews.values("scenario_id").annotate(
+        confirmed=Count("pk", filter=Q(decision=EventReview.Decision.CONFIRM)),
+        dismissed=Count("pk", filter=Q(decision=EventReview.Decision.DISMISS)))}
+    per_scenario: dict[int, list] = {}
+    for row in orders.values("event__scenario_id", "status", "dispatched_at", "resolved_at", "due_at",
+                             "overdue_since"):
+        per_scenario.setdefault(row["event__scenario_id"], []).append(row)
+    out = []
+    for scenario_id in sorted(set(counts) | set(per_scenario)):
+        rows = per_scenario.get(scenario_id, [])
+        hours = sorted((r["resolved_at"] - r["dispatched_at"]).total_seconds() / 3600
+                       for r in rows if r["resolved_at"] is not None)
+        review = counts.get(scenario_id, {"confirmed": 0, "dismissed": 0})
+        out.append(ScenarioOutcome(
+            scenario_id=scenario_id, confirmed=review["confirmed"], dismissed=review["dismissed"],
+            work_orders=len(rows), resolved=len(hours),
+            closed=sum(1 for r in rows if r["status"] == WorkOrder.Status.CLOSED),
+            overdue=sum(1 for r in rows if r["overdue_since"] is not None or (
+                r["resolved_at"] is not None and r["resolved_at"] > r["due_at"])),
+            mean_response_h=sum(hours) / len(hours) if hours else None,
+            median_response_h=(hours[len(hours) // 2] if len(hours) % 2 else
+                               (hours[len(hours) // 2 - 1] + hours[len(hours) // 2]) / 2) if hours else None,
+        ))
+    return out

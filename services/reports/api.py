@@ -49,7 +49,13 @@ class UsageTableApi(APIView):
                 "scenario": report.scenario.slug if report.scenario else None,
             },
             "platform_compute_s": round(report.platform_compute_ms / 1000, 3),
-            "event_outcomes": None,
+            "event_outcomes": [
+                {"scenario": o.scenario.slug, "confirmed": o.figures.confirmed, "dismissed": o.figures.dismissed,
+                 "precision": o.figures.precision, "work_orders": o.figures.work_orders,
+                 "resolved": o.figures.resolved, "closed": o.figures.closed, "overdue": o.figures.overdue,
+                 "mean_response_h": o.figures.mean_response_h, "median_response_h": o.figures.median_response_h}
+                for o in report.outcomes
+            ],
             "columns": [{"key": c.key, "title": str(c.title), "kind": c.kind} for c in result.columns],
             "rows": result.as_dicts(),
         })

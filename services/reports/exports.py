@@ -15,9 +15,25 @@ from services.reports.tables import BYTES, INT, MS, RATIO, SECONDS, Table
 
 _XLSX_FORMATS = {INT: "#,##0", BYTES: "#,##0", MS: "0.0", SECONDS: "#,##0.000", RATIO: "0.00%"}
 OUTCOMES_NOTE = gettext_lazy(
-    "Event precision and work-order response times: not measured yet (the events app does not record "
-    "reviews or work orders yet)."
+    "Event precision and work-order response times: not measured in this period (no event was reviewed "
+    "and no work order dispatched)."
 )
+
+
+def outcomes_summary(report: UsageReport) -> str:
+    """One line for the export's first sheet: precision and response over all scenarios of the report."""
+    if not report.outcomes:
+        return str(OUTCOMES_NOTE)
+    confirmed = sum(o.figures.confirmed for o in report.outcomes)
+    reviewed = sum(o.figures.reviewed for o in report.outcomes)
+    resolved = sum(o.figures.resolved for o in report.outcomes)
+    hours = sum((o.figures.mean_response_h or 0) * o.figures.resolved for o in report.outcomes)
+    precision = f"{confirmed / reviewed:.1%}" if reviewed else "—"
+    response = f"{hours / resolved:.1f} h" if resolved else "—"
+    return _("Precision %(precision)s (%(confirmed)d of %(reviewed)d reviewed); mean response %(response)s "
+             "over %(resolved)d resolved work orders") % {
+        "precision": precision, "confirmed": confirmed, "reviewed": reviewed, "response": response,
+        "resolved": resolved}
 
 
 def csv_bytes(table: Table) -> bytes:
@@ -40,7 +56,7 @@ def report_meta(report: UsageReport, *, generated_at: datetime, audit_head: tupl
         (_("Scenario"), report.scenario.slug if report.scenario else _("All")),
         (_("Platform compute (s)"), round(report.platform_compute_ms / 1000, 3)),
         (_("Generated at"), generated_at.isoformat(timespec="seconds")),
-        (_("Event precision and work-order response"), str(OUTCOMES_NOTE)),
+        (_("Event precision and work-order response"), outcomes_summary(report)),
     ]
     if audit_head is not None:
         rows.append((_("Audit chain head"), f"#{audit_head[0]} {audit_head[1]}"))

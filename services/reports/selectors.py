@@ -21,8 +21,10 @@ from services.accounts.models import Bureau, Membership
 from services.accounts.selectors import Actor, bureau_get, scope_to_actor
 from services.catalog.models import Domain, Entitlement, Scenario
 from services.core.errors import ApplicationError, NotFound, PermissionDenied
+from services.events.selectors import ScenarioOutcome, event_outcomes
 from services.reports import metering
 from services.reports.models import UsageDaily
+from services.reports.services import day_bounds
 
 Role = Membership.Role
 REPORT_ROLES = (Role.AUDITOR, Role.PLATFORM_ADMIN, Role.MANAGER)
@@ -136,6 +138,14 @@ class QuotaUse:
 
 
 @dataclass
+class OutcomeRow:
+    """A scenario's measured outcome in the period, with the scenario row for its name."""
+
+    scenario: Scenario
+    figures: ScenarioOutcome
+
+
+@dataclass
 class UsageReport:
     first: date
     last: date
@@ -150,9 +160,9 @@ class UsageReport:
     by_period: list[Figures]
     quota: list[QuotaUse]
     platform_compute_ms: float
-    # Event precision (confirmed / reviewed) and work-order response times belong here once the
-    # events app records reviews and work orders. Until then: None, shown as "not measured yet".
-    outcomes: None = None
+    # Event precision (confirmed / reviewed) and work-order response times per scenario, measured
+    # by the events app from review rows and work orders (services.events.selectors.event_outcomes).
+    outcomes: list[OutcomeRow] = field(default_factory=list)
 
     @property
     def days(self) -> int:
@@ -319,7 +329,25 @@ def usage_report(
         first=first, last=last, period=period, bureau=the_bureau, domain=the_domain, scenario=the_scenario,
         total=total, by_bureau=by_bureau, by_scenario=by_scenario, by_domain=by_domain, by_period=by_period,
         quota=_quota_use(data, bureaus, scenarios, first, last), platform_compute_ms=platform_ms,
+        outcomes=_outcomes(actor, first, last, the_bureau, the_domain, the_scenario),
     )
+
+
+def _outcomes(actor: Actor, first: date, last: date, bureau, domain, scenario) -> list[OutcomeRow]:
+    """Precision and response times from the events app (reports reads events; events never reads
+    reports). A bureau's own report counts the events it was responsible for."""
+    since, until = day_bounds(first, last)
+    if bureau is None and not actor.sees_all_bureaus:
+        bureau = actor.bureau
+    wanted = Scenario.objects.all()
+    if domain is not None:
+        wanted = wanted.filter(domain=domain)
+    if scenario is not None:
+        wanted = wanted.filter(pk=scenario.pk)
+    by_id = {s.pk: s for s in wanted.select_related("domain")}
+    rows = event_outcomes(since=since, until=until, bureau=bureau,
+                          scenario_ids=None if domain is None and scenario is None else list(by_id))
+    return [OutcomeRow(scenario=by_id[r.scenario_id], figures=r) for r in rows if r.scenario_id in by_id]
 
 
 def bureau_name(bureau: Bureau) -> str:
