@@ -188,3 +188,11 @@ def test_a_dismissed_event_is_not_merged_into(fired, owner_op):
     services.event_review(actor=actor_of(owner_op), event_id=first.pk, decision="dismiss", reason="误报")
     second = _event(fired, source="cam-9")
     assert second.pk != first.pk and Event.objects.filter(source="cam-9").count() == 2
+
+
+def test_new_and_merged_events_are_announced(fired, changes, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        event = _event(fired, source="cam-7")
+        again = _event(fired, source="cam-7")
+    assert again.pk == event.pk
+    assert changes == [(str(event.pk), "created"), (str(event.pk), "merged")]
