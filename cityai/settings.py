@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "services.inference",
     "services.reports",
     "services.events",
+    "services.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +162,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # (services/events/policy.py).
 CITYAI_EVENT_MERGE_MINUTES = env_float("CITYAI_EVENT_MERGE_MINUTES", 10.0)
 CITYAI_WORK_ORDER_SLA_HOURS = env_float("CITYAI_WORK_ORDER_SLA_HOURS", 24.0)
+# Webhooks: a delivery is tried this many times, waiting base, 2×base, 4×base … (capped) between tries.
+CITYAI_WEBHOOK_TIMEOUT_SECONDS = env_float("CITYAI_WEBHOOK_TIMEOUT_SECONDS", 5.0)
+CITYAI_WEBHOOK_MAX_ATTEMPTS = env_int("CITYAI_WEBHOOK_MAX_ATTEMPTS", 6)
+CITYAI_WEBHOOK_BACKOFF_SECONDS = env_float("CITYAI_WEBHOOK_BACKOFF_SECONDS", 10.0)
+CITYAI_WEBHOOK_BACKOFF_MAX_SECONDS = env_float("CITYAI_WEBHOOK_BACKOFF_MAX_SECONDS", 600.0)
 
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-requests": {
@@ -176,6 +182,11 @@ CELERY_BEAT_SCHEDULE = {
     "mark-overdue-work-orders": {
         "task": "services.events.tasks.mark_overdue_work_orders",
         "schedule": env_float("CITYAI_OVERDUE_SWEEP_SECONDS", 300.0),
+    },
+    # Send again webhook deliveries that are due but lost their message.
+    "requeue-due-webhook-deliveries": {
+        "task": "services.webhooks.tasks.requeue_due_deliveries",
+        "schedule": env_float("CITYAI_WEBHOOK_SWEEP_SECONDS", 300.0),
     },
     # Re-hash the whole audit chain, so the auditor page always shows a recent verdict.
     "verify-audit-chain": {

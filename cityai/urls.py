@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("services.inference.urls")),
     path("", include("services.reports.urls")),
     path("", include("services.events.urls")),
+    path("", include("services.webhooks.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("<path:rest>", api_not_found),
