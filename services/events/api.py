@@ -82,18 +82,22 @@ class EventOutput(serializers.ModelSerializer):
                 "snapshot_url": snapshot}
 
     def get_request_ids(self, obj) -> list[str]:
-        return [str(pk) for pk in obj.occurrences.values_list("request_id", flat=True)]
+        return [str(o.request_id) for o in sorted(obj.occurrences.all(), key=lambda o: o.seen_at)]
 
     def get_review(self, obj) -> dict | None:
-        review = EventReview.objects.filter(event=obj).first()
-        if review is None:
+        try:
+            review = obj.review
+        except EventReview.DoesNotExist:
             return None
         return {"decision": review.decision, "reason": review.reason, "reviewer": review.reviewer,
                 "reviewed_at": review.reviewed_at}
 
     def get_work_order(self, obj) -> dict | None:
-        wo = WorkOrder.objects.filter(event=obj).first()
-        return WorkOrderOutput(wo, context=self.context).data if wo else None
+        try:
+            wo = obj.work_order
+        except WorkOrder.DoesNotExist:
+            return None
+        return WorkOrderOutput(wo, context=self.context).data
 
 
 def _paginated(view, request, qs, serializer):

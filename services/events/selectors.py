@@ -24,7 +24,10 @@ def event_scope(actor: Actor) -> QuerySet[Event]:
 
 def event_list(*, actor: Actor, status: str = "", scenario_slug: str = "", to_review: bool = False) -> QuerySet[Event]:
     """``to_review``: only the events this actor's bureau must decide on."""
-    qs = event_scope(actor).select_related("scenario", "bureau", "source_bureau", "work_order")
+    qs = event_scope(actor).select_related(
+        "scenario", "bureau", "source_bureau", "first_request", "last_request", "review", "work_order__assignee_bureau",
+        "work_order__dispatcher_bureau",
+    ).prefetch_related("occurrences", "work_order__transitions")
     if to_review:
         qs = qs.filter(bureau=actor.bureau, status=Event.Status.NEW)
     if status:

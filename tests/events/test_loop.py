@@ -196,3 +196,20 @@ def test_new_and_merged_events_are_announced(fired, changes, django_capture_on_c
         again = _event(fired, source="cam-7")
     assert again.pk == event.pk
     assert changes == [(str(event.pk), "created"), (str(event.pk), "merged")]
+
+
+def test_event_list_queries_do_not_grow_with_events(fired, owner_op):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    op = logged_in(owner_op)
+    counts = []
+    for n in (1, 6):
+        while Event.objects.count() < n:
+            event = _event(fired, source=f"cam-{Event.objects.count()}")
+            services.event_review(actor=actor_of(owner_op), event_id=event.pk, decision="confirm")
+            services.work_order_dispatch(actor=actor_of(owner_op), event_id=event.pk)
+        with CaptureQueriesContext(connection) as queries:
+            assert op.get("/api/v1/events").json()["count"] == n
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
