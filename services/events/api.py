@@ -15,6 +15,7 @@ from services.core.errors import NotFound
 from services.events import selectors, services
 from services.events.models import Event, EventReview, WorkOrder
 from services.inference import inputs
+from services.inference.access import inference_request_check_raw_input
 
 
 class WorkOrderOutput(serializers.ModelSerializer):
@@ -74,10 +75,13 @@ class EventOutput(serializers.ModelSerializer):
         return self._absolute(reverse("api-event-detail", args=[obj.id]))
 
     def get_evidence(self, obj) -> dict:
+        # The snapshot and the text excerpt are the submitted input: not for auditors (see
+        # services.inference.access); the summary and values are results.
+        raw = self.context.get("raw", True)
         snapshot = None
-        if obj.last_request.annotated_image or obj.first_request.annotated_image:
+        if raw and (obj.last_request.annotated_image or obj.first_request.annotated_image):
             snapshot = self._absolute(reverse("api-event-snapshot", args=[obj.id]))
-        return {"summary": obj.summary, "excerpt": obj.excerpt, "values": obj.values,
+        return {"summary": obj.summary, "excerpt": obj.excerpt if raw else None, "values": obj.values,
                 "first_request_id": str(obj.first_request_id), "last_request_id": str(obj.last_request_id),
                 "snapshot_url": snapshot}
 
@@ -100,10 +104,14 @@ class EventOutput(serializers.ModelSerializer):
         return WorkOrderOutput(wo, context=self.context).data
 
 
-def _paginated(view, request, qs, serializer):
+def _context(request, actor) -> dict:
+    return {"request": request, "raw": actor.sees_raw_inputs}
+
+
+def _paginated(view, request, actor, qs, serializer):
     paginator = LimitOffsetPagination()
     page = paginator.paginate_queryset(qs, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True, context={"request": request}).data)
+    return paginator.get_paginated_response(serializer(page, many=True, context=_context(request, actor)).data)
 
 
 class EventListApi(APIView):
@@ -118,20 +126,24 @@ class EventListApi(APIView):
             scenario_slug=request.query_params.get("scenario", ""),
             to_review=request.query_params.get("to_review") in ("1", "true"),
         )
-        return _paginated(self, request, qs, EventOutput)
+        return _paginated(self, request, actor, qs, EventOutput)
 
 
 class EventDetailApi(APIView):
     @extend_schema(operation_id="events_read", responses=EventOutput)
     def get(self, request, event_id):
-        event = selectors.event_get(actor=actor_from_request(request), event_id=event_id)
-        return Response(EventOutput(event, context={"request": request}).data)
+        actor = actor_from_request(request)
+        event = selectors.event_get(actor=actor, event_id=event_id)
+        return Response(EventOutput(event, context=_context(request, actor)).data)
 
 
 class EventSnapshotApi(APIView):
     @extend_schema(operation_id="events_snapshot", responses={(200, "image/jpeg"): bytes})
     def get(self, request, event_id):
-        return snapshot_response(selectors.event_get(actor=actor_from_request(request), event_id=event_id))
+        actor = actor_from_request(request)
+        event = selectors.event_get(actor=actor, event_id=event_id)
+        inference_request_check_raw_input(actor=actor)
+        return snapshot_response(event)
 
 
 def snapshot_response(event: Event) -> FileResponse:
@@ -156,9 +168,10 @@ class EventReviewApi(APIView):
     @extend_schema(operation_id="events_review", request=ReviewInput, responses=EventOutput)
     def post(self, request, event_id):
         data = _valid(ReviewInput, request.data)
-        services.event_review(actor=actor_from_request(request), event_id=event_id, **data)
-        event = selectors.event_get(actor=actor_from_request(request), event_id=event_id)
-        return Response(EventOutput(event, context={"request": request}).data)
+        actor = actor_from_request(request)
+        services.event_review(actor=actor, event_id=event_id, **data)
+        event = selectors.event_get(actor=actor, event_id=event_id)
+        return Response(EventOutput(event, context=_context(request, actor)).data)
 
 
 class EventBulkReviewApi(APIView):
@@ -191,10 +204,10 @@ class WorkOrderListApi(APIView):
         OpenApiParameter("status", str), OpenApiParameter("overdue", bool)])
     def get(self, request):
         overdue = request.query_params.get("overdue")
-        qs = selectors.work_order_list(actor=actor_from_request(request),
-                                       status=request.query_params.get("status", ""),
+        actor = actor_from_request(request)
+        qs = selectors.work_order_list(actor=actor, status=request.query_params.get("status", ""),
                                        overdue=None if overdue is None else overdue in ("1", "true"))
-        return _paginated(self, request, qs, WorkOrderOutput)
+        return _paginated(self, request, actor, qs, WorkOrderOutput)
 
 
 class WorkOrderDetailApi(APIView):

@@ -17,6 +17,7 @@ from services.events import selectors, services
 from services.events.api import snapshot_response, work_order_transition
 from services.events.models import Event, EventReview, WorkOrder
 from services.events.services import ACTING_ROLES
+from services.inference.access import inference_request_check_raw_input
 
 Role = services.Role
 
@@ -86,14 +87,18 @@ def event_detail(request, actor, event_id):
         "can_review": acts and event.bureau_id == actor.bureau.pk and event.status == Event.Status.NEW,
         "can_dispatch": acts and event.bureau_id == actor.bureau.pk and event.status == Event.Status.CONFIRMED,
         "steps": steps,
-        "has_snapshot": bool(event.last_request.annotated_image or event.first_request.annotated_image),
+        "has_snapshot": actor.sees_raw_inputs and bool(event.last_request.annotated_image
+                                                      or event.first_request.annotated_image),
+        "show_excerpt": actor.sees_raw_inputs,
     })
 
 
 @portal_view()
 def event_snapshot(request, actor, event_id):
+    event = selectors.event_get(actor=actor, event_id=event_id)
+    inference_request_check_raw_input(actor=actor)
     try:
-        return snapshot_response(selectors.event_get(actor=actor, event_id=event_id))
+        return snapshot_response(event)
     except NotFound:
         raise Http404 from None
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.triton
 
 
 def test_alert_becomes_event_merges_and_splits_after_the_window(
-    run_scenario, django_capture_on_commit_callbacks, owner_op, operator_a, operator_b, settings
+    run_scenario, django_capture_on_commit_callbacks, owner_op, operator_a, operator_b, auditor, settings
 ):
     settings.CITYAI_EVENT_MERGE_MINUTES = 10
     image = example("crowd.jpg")
@@ -58,3 +58,8 @@ def test_alert_becomes_event_merges_and_splits_after_the_window(
         assert snapshot.status_code == 200 and b"".join(snapshot.streaming_content)[:2] == b"\xff\xd8"
     assert logged_in(operator_b).get(f"/api/v1/events/{event.pk}").status_code == 404
     assert logged_in(operator_b).get(f"/api/v1/events/{event.pk}/snapshot.jpg").status_code == 404
+    # Auditors read the event's results, not the submitted frame (the annotated snapshot is the input).
+    audited = logged_in(auditor).get(f"/api/v1/events/{event.pk}").json()
+    assert audited["evidence"]["snapshot_url"] is None and audited["evidence"]["values"]["count"] >= 5
+    assert logged_in(auditor).get(f"/api/v1/events/{event.pk}/snapshot.jpg").status_code == 403
+    assert logged_in(auditor).get(f"/events/{event.pk}/snapshot.jpg").status_code == 403

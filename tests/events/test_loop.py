@@ -173,7 +173,7 @@ def test_bulk_review_is_all_or_nothing_and_precision_counts_review_rows(fired, o
     assert 'data-precision="0.667"' in page and "67%" in page
 
 
-def test_routing_events_go_to_the_routed_bureau(fired, bureau_a):
+def test_routing_events_go_to_the_routed_bureau(fired, bureau_a, auditor):
     event = _event(fired, slug="complaint-routing", source="12345",
                    result={"summary": "→ 交通运输局 (transport), confidence 0.41", "bureau": "transport",
                            "confidence": 0.41, "matched_keywords": ["占道"], "runner_ups": [{"bureau": "x"}]})
@@ -181,6 +181,9 @@ def test_routing_events_go_to_the_routed_bureau(fired, bureau_a):
     assert event.excerpt.startswith("路口有人占道经营")
     assert event.values == {"bureau": "transport", "confidence": 0.41, "matched_keywords": ["占道"]}
     assert event.severity == "low"
+    # The complaint text is the bureau's input: auditors see the routing, not the excerpt.
+    assert logged_in(auditor).get(f"/api/v1/events/{event.pk}").json()["evidence"]["excerpt"] is None
+    assert "路口有人占道经营" not in logged_in(auditor).get(f"/events/{event.pk}/").content.decode()
 
 
 def test_a_dismissed_event_is_not_merged_into(fired, owner_op):
