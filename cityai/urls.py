@@ -10,6 +10,7 @@ from services.core.api import api_not_found
 from services.events import urls as events_urls
 from services.inference import urls as inference_urls
 from services.reports import urls as reports_urls
+from services.webhooks import urls as webhooks_urls
 
 api_v1 = [
     path("", include("services.catalog.urls")),
@@ -32,7 +33,8 @@ urlpatterns = [
     # Portal pages, one namespace per part of the portal.
     path("catalog/", include((catalog_urls.portal_urlpatterns, "catalog"))),
     path("requests/", include((inference_urls.portal_urlpatterns, "requests"))),
-    path("bureau/", include((accounts_urls.portal_urlpatterns + inference_urls.bureau_urlpatterns, "bureau"))),
+    path("bureau/", include((accounts_urls.portal_urlpatterns + inference_urls.bureau_urlpatterns
+                                   + webhooks_urls.bureau_urlpatterns, "bureau"))),
     path("system/", include((inference_urls.system_urlpatterns, "system"))),
     path("reports/", include((reports_urls.portal_urlpatterns, "reports"))),
     path("events/", include((events_urls.portal_urlpatterns, "events"))),

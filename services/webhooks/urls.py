@@ -1,6 +1,6 @@
 from django.urls import path
 
-from services.webhooks import api
+from services.webhooks import api, views
 
 # JSON API, mounted under /api/v1/.
 urlpatterns = [
@@ -10,4 +10,10 @@ urlpatterns = [
          name="api-webhook-deliveries"),
     path("webhook-deliveries/<uuid:delivery_id>", api.WebhookDeliveryDetailApi.as_view(),
          name="api-webhook-delivery-detail"),
+]
+
+# The webhooks tab of bureau administration, mounted with the accounts app's pages at /bureau/.
+bureau_urlpatterns = [
+    path("webhooks/", views.bureau_webhooks, name="webhooks"),
+    path("webhooks/<uuid:webhook_id>/revoke/", views.bureau_webhook_revoke, name="webhook-revoke"),
 ]
