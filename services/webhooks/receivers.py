@@ -1,13 +1,17 @@
-"""Webhooks subscribe to inference's ``request_finished`` (sent after the finishing commit)."""
+"""Webhooks subscribe to inference's ``request_finished`` and events' ``event_changed`` (both sent after
+the commit); neither app imports this one."""
 
 import logging
+import secrets
 
 from django.dispatch import receiver
 from django.urls import reverse
 
+from services.events.models import Event
+from services.events.signals import CHANGES, event_changed
 from services.inference.models import InferenceRequest
 from services.inference.signals import request_finished
-from services.webhooks.services import webhook_event_emit
+from services.webhooks.services import webhook_event_emit, webhook_event_register
 
 logger = logging.getLogger(__name__)
 
@@ -37,3 +41,34 @@ def _request_finished(sender, request_id, **kwargs) -> None:
         return
     webhook_event_emit(api_client_id=request.api_client_id, event="request.finished", object_id=request.pk,
                        data=request_finished_data(request))
+
+
+for _change in CHANGES:
+    webhook_event_register(f"event.{_change}", f"An event raised by one of the client's requests was {_change}.")
+
+
+@receiver(event_changed, dispatch_uid="webhooks_event_changed")
+def _event_changed(sender, event_id, change, work_order_id=None, **kwargs) -> None:
+    """Tell the department whose request raised the event how it goes on (reviewed, dispatched …)."""
+    event = Event.objects.select_related("scenario", "bureau", "first_request").filter(pk=event_id).first()
+    if event is None or event.first_request.api_client_id is None:
+        return
+    # An event changes the same way more than once (merged again, sent back and resolved again):
+    # each change is its own delivery.
+    webhook_event_emit(
+        api_client_id=event.first_request.api_client_id, event=f"event.{change}",
+        object_id=f"{event.pk}:{secrets.token_hex(8)}",
+        data={
+            "event_id": str(event.pk),
+            "change": change,
+            "status": event.status,
+            "scenario": event.scenario.slug,
+            "responsible_bureau": event.bureau.slug,
+            "source": event.source,
+            "severity": event.severity,
+            "occurrences": event.occurrence_count,
+            "first_request_id": str(event.first_request_id),
+            "last_request_id": str(event.last_request_id),
+            "work_order_id": str(work_order_id) if work_order_id else None,
+        },
+    )
