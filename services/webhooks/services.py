@@ -19,12 +19,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from services.accounts.models import ApiClient, Membership
 from services.accounts.selectors import Actor, get_scoped_or_404
-from services.core.errors import ApplicationError, PermissionDenied
+from services.core.errors import ApplicationError, NotFound, PermissionDenied
 from services.webhooks.models import Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -94,9 +95,7 @@ def _owning_client(actor: Actor, api_client_id) -> ApiClient:
     try:
         return get_scoped_or_404(ApiClient.objects.all(), Actor(bureau=actor.bureau, role=Membership.Role.MANAGER),
                                  pk=api_client_id)
-    except (ValueError, ApplicationError):
-        from services.core.errors import NotFound
-
+    except (ValueError, ValidationError, ApplicationError):
         raise NotFound("No such API client.", code="unknown_api_client") from None
 
 

@@ -82,6 +82,7 @@ def test_manager_registers_for_own_clients_only_operator_and_auditor_cannot(bure
     other = ApiClient.objects.get(bureau=bureau_b)
     assert create(client, api_client=str(own.pk)).status_code == 201
     assert create(client, api_client=str(other.pk)).status_code == 404
+    assert create(client, api_client="not-a-uuid").status_code == 404
     operator = APIClient()
     operator.force_login(operator_a)
     assert create(operator, api_client=str(own.pk)).status_code == 403
