@@ -78,7 +78,8 @@ def _excerpt(request: InferenceRequest) -> str:
 
 def event_record_from_request(*, request_id) -> Event | None:
     """Turn a finished request whose rule fired into an event, or an occurrence of the open event of
-    the same scenario and source within the merge window. Safe to call twice for one request."""
+    the same scenario and source within the merge window (the same submitting and responsible
+    bureaus too, since they decide who sees it). Safe to call twice for one request."""
     request = (
         InferenceRequest.objects.select_related("scenario__domain", "scenario__owner_bureau", "bureau")
         .filter(pk=request_id)
@@ -98,14 +99,15 @@ def event_record_from_request(*, request_id) -> Event | None:
             return done.event
         bureau = responsible_bureau(request)
         window = policy.merge_window(scenario)
-        open_event = (
+        # Without a source there is no "same source": such alerts never merge.
+        open_event = request.source and (
             Event.objects.select_for_update()
             .filter(scenario=scenario, source=request.source, bureau=bureau, source_bureau=request.bureau,
                     status__in=Event.OPEN, last_seen_at__gte=seen_at - window, first_seen_at__lte=seen_at + window)
             .order_by("-last_seen_at")
             .first()
         )
-        if open_event is not None:
+        if open_event:
             open_event.occurrence_count += 1
             if seen_at >= open_event.last_seen_at:
                 open_event.last_seen_at = seen_at

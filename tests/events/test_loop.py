@@ -216,3 +216,7 @@ def test_event_list_queries_do_not_grow_with_events(fired, owner_op):
             assert op.get("/api/v1/events").json()["count"] == n
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_alerts_without_a_source_do_not_merge(fired):
+    assert _event(fired, source="").pk != _event(fired, source="").pk
