@@ -32,13 +32,18 @@ class Item:
 
 @dataclass
 class Outcome:
+    """A rule's decision. ``summary`` is English (API callers parse nothing from it, people read it);
+    ``summary_zh`` is the same for the zh-Hans portal."""
+
     alert: bool
     summary: str
     data: dict[str, Any] = field(default_factory=dict)
     annotated_jpeg: bytes | None = None
+    summary_zh: str = ""
 
     def as_result(self) -> dict[str, Any]:
-        return {"alert": self.alert, "summary": self.summary, **self.data}
+        zh = {"summary_zh": self.summary_zh} if self.summary_zh else {}
+        return {"alert": self.alert, "summary": self.summary, **zh, **self.data}
 
 
 @dataclass(frozen=True)

@@ -59,17 +59,25 @@ def audio_noise(ctx: Context, item: Item) -> Outcome:
         alert = verdict["exceeds"]
         summary = (f"Leq {levels['leq']:.1f} {unit} over {levels['duration_s']:.0f} s; {period} limit "
                    f"{verdict['limit_db']} dB(A) (zone class {verdict['zone_class']})")
+        period_zh = "昼间" if period == "day" else "夜间"
+        summary_zh = (f"{levels['duration_s']:.0f} 秒等效声级 {levels['leq']:.1f} {unit}，"
+                      f"{verdict['zone_class']} 类声功能区{period_zh}限值 {verdict['limit_db']} dB(A)")
         if verdict["leq_exceeds"]:
             summary += f": exceeds by {verdict['exceed_db']:.1f} dB"
+            summary_zh += f"，超标 {verdict['exceed_db']:.1f} dB"
         elif verdict["lmax_exceeds"]:
             summary += f": Lmax {levels['lmax']:.1f} above the night limit + 15 dB"
+            summary_zh += f"，最大声级 {levels['lmax']:.1f} 超过夜间限值加 15 dB"
     else:
         alert = False
         summary = (f"Leq {levels['leq']:.1f} {unit}: uncalibrated microphone, relative level only — "
                    "set calibration_db to compare with the limit")
+        summary_zh = (f"等效声级 {levels['leq']:.1f} {unit}：麦克风未校准，仅为相对值；"
+                      "设置 calibration_db 后才与限值比较")
     return Outcome(
         alert=alert,
         summary=summary,
+        summary_zh=summary_zh,
         data={"levels": levels, "assessment": verdict if calibrated else None, "calibrated": calibrated,
               "unit": unit, "sample_rate": rate, "period": period},
     )

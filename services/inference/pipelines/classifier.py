@@ -19,6 +19,7 @@ def image_classifier(ctx: Context, item: Item) -> Outcome:
     return Outcome(
         alert=bool(hits),
         summary=f"{top_label} ({top_score:.2f})",
+        summary_zh=f"判定为 {top_label}（{top_score:.2f}）",
         data={"scores": {label: round(score, 4) for label, score in ranked}, "top": top_label,
               "alert_labels": [label for label, _ in hits]},
     )

@@ -85,6 +85,7 @@ def dwell_in_zone(ctx: Context, item: Item) -> Outcome:
     return Outcome(
         alert=bool(firing),
         summary=f"longest dwell {longest:.0f} s (alert at ≥ {params['min_dwell_s']} s)",
+        summary_zh=f"最长停留 {longest:.0f} 秒（达到 {params['min_dwell_s']} 秒告警）",
         data={
             "in_zone": len(inside),
             "longest_dwell_s": longest,

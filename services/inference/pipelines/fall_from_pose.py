@@ -100,6 +100,7 @@ def fall_from_pose(ctx: Context, item: Item) -> Outcome:
     return Outcome(
         alert=alert,
         summary=f"{fallen} of {len(people)} person(s) lying (alert at ≥ {params['min_fallen']})",
+        summary_zh=f"{len(people)} 人中 {fallen} 人倒地（达到 {params['min_fallen']} 人告警）",
         data={"fallen": fallen, "people": people, "input_size": list(size),
               "image": {"width": width, "height": height}},
         annotated_jpeg=drawing.encode_jpeg(image),

@@ -113,9 +113,12 @@ def image_index(ctx: Context, item: Item) -> Outcome:
     evidence = [e for e in result.evidence if e.kind in kinds] if alert else []
     summary = ("out of range: " + "; ".join(_describe(c) for c in failed)) if failed else (
         "within range: " + "; ".join(_describe(c) for c in checks))
+    summary_zh = ("超出范围：" + "；".join(_describe(c) for c in failed)) if failed else (
+        "在正常范围内：" + "；".join(_describe(c) for c in checks))
     return Outcome(
         alert=alert,
         summary=summary,
+        summary_zh=summary_zh,
         data={
             "checks": checks,
             "indices": _rounded({name: result.values[name] for name in wanted}),
@@ -176,6 +179,7 @@ def _set_reference(image: np.ndarray, params: dict, why: str) -> Outcome:
     return Outcome(
         alert=False,
         summary=summary,
+        summary_zh=f"本帧已设为参考画面（{why}）",
         data={"reference": {"source": "this_frame", "reason": why}, "change_fraction": None,
               "image": {"width": image.shape[1], "height": image.shape[0]}},
         annotated_jpeg=_annotate(image, params, [], alert=False, caption="reference view"),
@@ -215,6 +219,8 @@ def image_change(ctx: Context, item: Item) -> Outcome:
     return Outcome(
         alert=alert,
         summary=summary,
+        summary_zh=(f"与参考画面相比区域内 {fraction:.2%} 发生变化（达到 {params['min_changed_fraction']:.2%} 告警），"
+                    f"{len(regions)} 处"),
         data={
             "reference": reference_info,
             "change_fraction": round(fraction, 5),
@@ -275,9 +281,12 @@ def fire_colour(ctx: Context, item: Item) -> Outcome:
     regions = result.evidence_for("fire_fraction")
     summary = (f"flame colour on {fraction:.2%} of the zone (alert at ≥ {params['min_fire_fraction']:.2%}); "
                f"{confidence}" + (f", variation {variation:.2f} over {frames} frames" if variation is not None else ""))
+    summary_zh = (f"区域内 {fraction:.2%} 呈火焰颜色（达到 {params['min_fire_fraction']:.2%} 告警）；{confidence}"
+                  + (f"，{frames} 帧闪烁变化 {variation:.2f}" if variation is not None else ""))
     return Outcome(
         alert=alert,
         summary=summary,
+        summary_zh=summary_zh,
         data={
             "fire_fraction": round(fraction, 5),
             "confidence": confidence,

@@ -58,13 +58,16 @@ def ocr_fields(ctx: Context, item: Item) -> Outcome:
     code = find_uscc("\n".join(texts))
     code_valid = code is not None and uscc_is_valid(code)
     missing = [name for name in params["required"] if name not in fields]
-    problems = []
+    problems, problems_zh = [], []
     if code is None:
         problems.append("no unified social credit code found")
+        problems_zh.append("未识别到统一社会信用代码")
     elif not code_valid:
         problems.append(f"credit code {code} fails the GB 32100 check character")
+        problems_zh.append(f"信用代码 {code} 未通过 GB 32100 校验")
     if missing:
         problems.append(f"missing fields: {', '.join(missing)}")
+        problems_zh.append(f"缺少字段：{'、'.join(missing)}")
 
     image = drawing.decode(item.content)
     for line in lines:
@@ -72,6 +75,7 @@ def ocr_fields(ctx: Context, item: Item) -> Outcome:
     return Outcome(
         alert=bool(problems),
         summary="; ".join(problems) if problems else f"licence of {fields.get('name', '?')} checks out",
+        summary_zh="；".join(problems_zh) if problems_zh else f"{fields.get('name', '?')} 的执照核验通过",
         data={
             "credit_code": code,
             "credit_code_valid": code_valid,

@@ -77,6 +77,7 @@ def ocr_keywords(ctx: Context, item: Item) -> Outcome:
     return Outcome(
         alert=alert,
         summary=f"{len(keywords)} keyword(s) matched: {', '.join(keywords)}" if keywords else "no keyword matched",
+        summary_zh=f"命中 {len(keywords)} 个关键词：{'、'.join(keywords)}" if keywords else "未命中关键词",
         data={
             "text": "\n".join(line.text for line in lines),
             "lines": [

@@ -64,9 +64,12 @@ def plate_dwell(ctx: Context, item: Item) -> Outcome:
         draw_plate(image, plate, f"{plate.normalized[1:]} {stay['dwell_s'] / 60:.0f} min", color)
     summary = (f"parked ≥ {params['min_dwell_s'] / 60:g} min: {', '.join(firing)}" if firing
                else f"longest stay {longest / 60:.1f} min (alert at ≥ {params['min_dwell_s'] / 60:g} min)")
+    summary_zh = (f"停放超过 {params['min_dwell_s'] / 60:g} 分钟：{'、'.join(firing)}" if firing
+                  else f"最长停放 {longest / 60:.1f} 分钟（达到 {params['min_dwell_s'] / 60:g} 分钟告警）")
     return Outcome(
         alert=bool(firing),
         summary=summary,
+        summary_zh=summary_zh,
         data={
             "stays": stays,
             "firing": firing,

@@ -75,6 +75,8 @@ def plate_watchlist(ctx: Context, item: Item) -> Outcome:
     return Outcome(
         alert=bool(hits),
         summary=f"{summary} ({len(plates)} read)",
+        summary_zh=(f"{len(hits)} 个车牌{'不在白名单' if allowlist else '在布控名单'}：{'、'.join(hits)}" if hits
+                    else ("车牌均在白名单" if allowlist else "未发现布控车牌")) + f"（识别 {len(plates)} 个）",
         data={"mode": params["mode"], "plates": plates, "hits": hits, "read": [p["normalized"] for p in plates]},
         annotated_jpeg=drawing.encode_jpeg(image),
     )

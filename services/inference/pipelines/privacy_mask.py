@@ -58,6 +58,7 @@ def privacy_mask(ctx: Context, item: Item) -> Outcome:
     return Outcome(
         alert=False,
         summary=f"masked {faces} face(s) and {plates} plate(s)",
+        summary_zh=f"已遮挡人脸 {faces} 处、车牌 {plates} 处",
         data={"faces": faces, "plates": plates, "regions": regions, "image": {"width": width, "height": height}},
         annotated_jpeg=drawing.encode_jpeg(image, quality=90),
     )

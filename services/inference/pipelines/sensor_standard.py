@@ -39,40 +39,50 @@ def noise_period(ctx: Context, params: dict) -> str:
     return "day" if 6 <= when.hour < 22 else "night"
 
 
-def _aqi(result: dict, params: dict) -> tuple[bool, str, dict]:
+def _aqi(result: dict, params: dict) -> tuple[bool, str, str, dict]:
     level = params["alert_level"]
     hits = [i for i, row in enumerate(result["rows"]) if row and row["level"] >= level]
     worst = result["worst"]
     primary = "、".join(worst["primary_pollutants_zh"]) or "无"
     summary = f"AQI {worst['aqi']} {worst['category_zh']} (primary: {primary})"
+    summary_zh = f"AQI {worst['aqi']}，{worst['category_zh']}，首要污染物：{primary}"
     if hits:
         summary += f"; {len(hits)} time step(s) at level ≥ {level}"
-    return bool(hits), summary, {"alert_rows": hits}
+        summary_zh += f"；{len(hits)} 个时段达到 {level} 级及以上"
+    return bool(hits), summary, summary_zh, {"alert_rows": hits}
 
 
-def _water(result: dict, params: dict) -> tuple[bool, str, dict]:
+def _water(result: dict, params: dict) -> tuple[bool, str, str, dict]:
     worst = result["worst"]
     alert = WATER_CLASS_INDEX[worst["class"]] > WATER_CLASS_INDEX[params["target_class"]]
     limiting = ", ".join(worst["limiting_parameters"])
     summary = f"class {worst['class']} (limited by {limiting}); target {params['target_class']}"
-    return alert, summary, {}
+    summary_zh = f"{worst['class']} 类（限制项目：{limiting}），目标 {params['target_class']} 类"
+    return alert, summary, summary_zh, {}
 
 
-def _noise(result: dict, params: dict) -> tuple[bool, str, dict]:
+def _noise(result: dict, params: dict) -> tuple[bool, str, str, dict]:
     levels, verdict = result["levels"], result["assessment"]
     summary = (f"Leq {levels['leq']:.1f} dB(A), {verdict['period']} limit {verdict['limit_db']} dB(A) for zone "
                f"class {verdict['zone_class']}")
+    period_zh = "昼间" if verdict["period"] == "day" else "夜间"
+    summary_zh = (f"等效声级 {levels['leq']:.1f} dB(A)，{verdict['zone_class']} 类声功能区{period_zh}限值 "
+                  f"{verdict['limit_db']} dB(A)")
     if verdict["exceeds"]:
         summary += f": exceeds by {verdict['exceed_db']:.1f} dB" if verdict["leq_exceeds"] else ": night Lmax too high"
-    return verdict["exceeds"], summary, {}
+        summary_zh += f"，超标 {verdict['exceed_db']:.1f} dB" if verdict["leq_exceeds"] else "，夜间最大声级超标"
+    return verdict["exceeds"], summary, summary_zh, {}
 
 
-def _exposure(result: dict, params: dict) -> tuple[bool, str, dict]:
-    parts = []
+def _exposure(result: dict, params: dict) -> tuple[bool, str, str, dict]:
+    parts, parts_zh = [], []
     for s in result["substances"].values():
         state = "exceeds " + "/".join(s["exceeded"]).upper() if s["exceeded"] else "within limits"
-        parts.append(f"{s['name_zh']} max {s['max']:g}, TWA {s['twa_8h']:g}, STEL {s['stel_15min']:g} mg/m³ {state}")
-    return bool(result["exceeded"]), "; ".join(parts), {}
+        state_zh = "超过 " + "/".join(s["exceeded"]).upper() if s["exceeded"] else "未超限"
+        figures = f"max {s['max']:g}, TWA {s['twa_8h']:g}, STEL {s['stel_15min']:g} mg/m³"
+        parts.append(f"{s['name_zh']} {figures} {state}")
+        parts_zh.append(f"{s['name_zh']} {figures}，{state_zh}")
+    return bool(result["exceeded"]), "; ".join(parts), "；".join(parts_zh), {}
 
 
 _OPS = {"aqi": _aqi, "water_class": _water, "noise_leq": _noise, "exposure": _exposure}
@@ -101,5 +111,5 @@ def sensor_standard(ctx: Context, item: Item) -> Outcome:
     if op == "noise_leq" and len(channels) != 1:
         raise InputRejected("noise needs one series of dB(A) readings")
     result = analyze_signal(ctx, op, values, channels, _model_params(op, ctx, params))
-    alert, summary, extra = _OPS[op](result, params)
-    return Outcome(alert=alert, summary=summary, data={"op": op, **result, **extra})
+    alert, summary, summary_zh, extra = _OPS[op](result, params)
+    return Outcome(alert=alert, summary=summary, summary_zh=summary_zh, data={"op": op, **result, **extra})

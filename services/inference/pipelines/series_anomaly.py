@@ -36,4 +36,6 @@ def series_anomaly(ctx: Context, item: Item) -> Outcome:
     shown = ", ".join(str(i) for i in result["indices"][:10]) + (" ..." if count > 10 else "")
     summary = (f"{count} anomalous point(s) at {shown} ({method})" if count
                else f"no anomaly in {values.shape[0]} points ({method})")
-    return Outcome(alert=alert, summary=summary, data={**result, "anomaly_count": count})
+    summary_zh = (f"发现 {count} 个异常点：{shown}（{method}）" if count
+                  else f"{values.shape[0]} 个数据点未见异常（{method}）")
+    return Outcome(alert=alert, summary=summary, summary_zh=summary_zh, data={**result, "anomaly_count": count})

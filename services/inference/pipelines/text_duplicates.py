@@ -69,9 +69,15 @@ def text_duplicates(ctx: Context, item: Item) -> Outcome:
         f"{', '.join(best['shared_places'] + best['shared_organizations']) or 'wording only'})"
         if best else f"no duplicate among {len(history)} recent complaint(s)"
     )
+    summary_zh = (
+        f"与 {best['request_id']} 重复（相似度 {best['similarity']:.2f}，共同地点/单位："
+        f"{'、'.join(best['shared_places'] + best['shared_organizations']) or '仅措辞相近'}）"
+        if best else f"近期 {len(history)} 件诉求中无重复"
+    )
     return Outcome(
         alert=best is not None,
         summary=summary,
+        summary_zh=summary_zh,
         data={
             "duplicate_of": best["request_id"] if best else None,
             "similarity": best["similarity"] if best else None,

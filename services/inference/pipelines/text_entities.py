@@ -144,9 +144,16 @@ def text_entities(ctx: Context, item: Item) -> Outcome:
         parts.append(f"keywords: {', '.join(keywords)}")
     if missing:
         parts.append(f"missing: {', '.join(missing)}")
+    found_zh = "，".join(f"{kind} {len(v)} 个" for kind, v in entities.items() if v) or "未识别到实体"
+    parts_zh = [found_zh]
+    if keywords:
+        parts_zh.append(f"关键词：{'、'.join(keywords)}")
+    if missing:
+        parts_zh.append(f"缺少：{'、'.join(missing)}")
     return Outcome(
         alert=alert,
         summary="; ".join(parts),
+        summary_zh="；".join(parts_zh),
         data={
             "entities": entities,
             "places": analysis["places"],

@@ -100,9 +100,13 @@ def text_routing(ctx: Context, item: Item) -> Outcome:
     summary = f"→ {name_zh} ({best['bureau']}), confidence {best['confidence']:.2f}"
     if alert:
         summary += f" — below {params['min_confidence']:.2f}, route by hand"
+    summary_zh = f"分派至 {name_zh}，置信度 {best['confidence']:.2f}"
+    if alert:
+        summary_zh += f"（低于 {params['min_confidence']:.2f}，需人工分派）"
     return Outcome(
         alert=alert,
         summary=summary,
+        summary_zh=summary_zh,
         data={
             "bureau": best["bureau"],
             "bureau_name_zh": name_zh,

@@ -50,6 +50,7 @@ def count_in_zone(ctx: Context, item: Item) -> Outcome:
     return Outcome(
         alert=alert,
         summary=f"{count} in zone (alert {'below' if below else 'at ≥'} {params['min_count']})",
+        summary_zh=f"区域内 {count} 个（{'少于' if below else '达到'} {params['min_count']} 个时告警）",
         data={
             "count": count,
             "count_by_class": by_class,
