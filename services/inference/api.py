@@ -111,10 +111,13 @@ def _read_upload(upload) -> bytes:
 
 def read_submission(data, files) -> tuple[str, object, inputs.CheckedInput]:
     """Pull (scenario slug, params, checked input) out of a JSON or multipart body."""
+    if not hasattr(data, "get"):
+        raise ApplicationError("The body must be a JSON object (or a multipart form).", code="invalid_body")
     scenario = data.get("scenario")
     if not isinstance(scenario, str) or not scenario.strip():
         raise ApplicationError("scenario is required (a scenario slug, see GET /api/v1/scenarios).",
                                code="missing_scenario")
+    inputs.reject_nul(scenario, "scenario")
     params = _json_field(data.get("params"), "params") if data.get("params") not in (None, "") else None
     given = [name for name in ("image", "file", "audio", "text", "series", "image_base64", "audio_base64")
              if name in files or data.get(name) not in (None, "")]

@@ -45,11 +45,22 @@ def too_large(size: int) -> ApplicationError:
     )
 
 
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def reject_nul(value: Any, where: str) -> None:
-    """PostgreSQL cannot store NUL in text or JSON; refuse it up front with a clear reason."""
+    """PostgreSQL cannot store NUL or unpaired surrogates (valid as JSON escapes, not as text) in
+    text or JSON; refuse them up front with a clear reason."""
     if isinstance(value, str):
         if "\x00" in value:
             raise ApplicationError(f"{where} contains a NUL character.", code="invalid_characters")
+        if _has_surrogate(value):
+            raise ApplicationError(f"{where} contains unpaired surrogate characters.", code="invalid_characters")
     elif isinstance(value, dict):
         for key, item in value.items():
             reject_nul(key, where)
@@ -83,7 +94,14 @@ def check_image(content: bytes, name: str = "") -> CheckedInput:
             img.load()
     except ApplicationError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:
+        # Pillow's own guard fires on opening, before our check, for sizes far past our limit.
+        raise ApplicationError(
+            f"The image declares more pixels than the limit of {settings.CITYAI_MAX_IMAGE_PIXELS}.",
+            code="image_too_large",
+            status=413,
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ApplicationError(f"The file is not a readable image: {exc}", code="invalid_image") from None
     extension, content_type = IMAGE_FORMATS[fmt]
     return CheckedInput(
