@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cityai import views
 from services.accounts import urls as accounts_urls
+from services.accounts.login import ThrottledAuthenticationForm
 from services.catalog import urls as catalog_urls
 from services.core.api import api_not_found
 from services.events import urls as events_urls
@@ -27,7 +28,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html",
+                                                authentication_form=ThrottledAuthenticationForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health", views.health, name="health"),
     # Portal pages, one namespace per part of the portal.

@@ -29,6 +29,7 @@ def test_no_server_errors_under_schemathesis(live_server, bureau_a, artifacts_di
         "--max-examples", str(MAX_EXAMPLES),
         "--seed", "7",
         "--generation-deterministic",
+        "--generation-database", "none",
         "--request-timeout", "30",
         "--workers", "1",
         "--report", "ndjson", "--report-ndjson-path", str(report),
