@@ -11,7 +11,7 @@ and broker). Both bureaus run the crowd-gathering scenario (NanoDet through Trit
 A is entitled at tier bulk, B at normal. Each round: B sends ``--probes`` requests one after another
 on an idle system (``?wait=30``, each waits for its result), then A submits ``--flood`` requests as
 fast as the API takes them and B probes again while A's backlog is waiting. What is left of A's
-backlog after the probes is then cancelled (rows deleted, bulk queue purged) so rounds stay short.
+backlog after the probes is then cancelled (rows marked failed, bulk queue purged) so rounds stay short.
 
 ``--layout reserved`` (the deployment docs/fair-sharing.md recommends): one worker consumes
 high,normal,bulk and one consumes high,normal only, one process slot each. ``--layout shared``: one
@@ -46,6 +46,7 @@ import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from services.accounts.models import ApiClient  # noqa: E402
@@ -92,11 +93,12 @@ def probe(client: APIClient, image: bytes, count: int) -> list[float]:
 
 
 def cancel_backlog(bureau, broker: redis.Redis) -> int:
-    """End a round: drop what is left of the flood (the bench's own rows, never real work)."""
+    """End a round: cancel what is left of the flood (the bench's own rows, never real work)."""
     broker.delete("bulk")
-    left = InferenceRequest.objects.filter(bureau=bureau, status=InferenceRequest.Status.QUEUED)
-    count = left.count()
-    left.delete()
+    # One conditional update: a worker's claim (QUEUED → RUNNING) and this cannot both win a row.
+    count = InferenceRequest.objects.filter(bureau=bureau, status=InferenceRequest.Status.QUEUED).update(
+        status=InferenceRequest.Status.FAILED, error_code="cancelled", error_message="bench: flood cancelled",
+        finished_at=timezone.now())
     while InferenceRequest.objects.filter(bureau=bureau, status=InferenceRequest.Status.RUNNING).exists():
         time.sleep(0.2)
     return count
@@ -119,6 +121,12 @@ def main() -> None:
     settings.TRITON_BYOM_REPOSITORY = ROOT / "var" / "bench-fair" / "byom"
     settings.TRITON_BYOM_REPOSITORY.mkdir(parents=True, exist_ok=True)
     scenario = Scenario.objects.get(slug=SLUG)
+    # An interrupted earlier run may have left its flood waiting; the workers' start-up reaper would
+    # run it ahead of this run's work, so it is cancelled first.
+    InferenceRequest.objects.filter(
+        bureau__slug__startswith="bench-", status__in=[InferenceRequest.Status.QUEUED, InferenceRequest.Status.RUNNING]
+    ).update(status=InferenceRequest.Status.FAILED, error_code="cancelled", error_message="bench: stale",
+             finished_at=timezone.now(), claim_token=None, lease_expires_at=None)
     run = time.strftime("%Y%m%d%H%M%S")  # fresh bureaus per run: earlier rows may carry events
     flooder = bureau_upsert(slug=f"bench-flood-a-{run}", name_zh="甲局（压测）", name_en="Bureau A (bench)")
     prober = bureau_upsert(slug=f"bench-probe-b-{run}", name_zh="乙局（压测）", name_en="Bureau B (bench)")
