@@ -32,7 +32,8 @@ PRODUCTION_ENV = {
 
 
 def test_check_deploy_is_clean_with_production_settings():
-    env = {**os.environ, **PRODUCTION_ENV}
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment never does.
+    env = {**{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}, **PRODUCTION_ENV}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
