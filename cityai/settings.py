@@ -239,6 +239,11 @@ CITYAI_CONTENT_SECURITY_POLICY = env_str("CITYAI_CONTENT_SECURITY_POLICY", "") o
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+CITYAI_CONTENT_SECURITY_POLICY_API_DOCS = (
+    "default-src 'self'; script-src 'self' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://cdn.jsdelivr.net; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
 # Portal login throttling: after this many failures for one username from one address, a lockout.
 CITYAI_LOGIN_MAX_FAILURES = env_int("CITYAI_LOGIN_MAX_FAILURES", 5)
 CITYAI_LOGIN_LOCKOUT_SECONDS = env_int("CITYAI_LOGIN_LOCKOUT_SECONDS", 900)

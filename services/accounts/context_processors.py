@@ -4,7 +4,8 @@ from services.accounts.portal import actor_can_manage, actor_sees_system, portal
 
 
 def portal(request) -> dict:
-    actor = portal_actor(request) if hasattr(request, "user") else None
+    # DRF views render templates too (the API docs); there an anonymous caller's user is None.
+    actor = portal_actor(request) if getattr(request, "user", None) is not None else None
     return {
         "portal_actor": actor,
         "portal_can_manage": actor_can_manage(actor),

@@ -9,9 +9,12 @@ class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
         self.policy = settings.CITYAI_CONTENT_SECURITY_POLICY
+        self.docs_policy = settings.CITYAI_CONTENT_SECURITY_POLICY_API_DOCS
 
     def __call__(self, request):
         response = self.get_response(request)
-        if self.policy and "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = self.policy
+        # Swagger UI (the API documentation page only) loads its bundle from a CDN.
+        policy = self.docs_policy if request.path == "/api/v1/docs" else self.policy
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
         return response

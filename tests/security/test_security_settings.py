@@ -136,3 +136,14 @@ def test_no_keys_or_passwords_in_the_logs(bureau_a, operator_a, login_client, ca
     text = "\n".join(f"{r.getMessage()} {r.args!r} {getattr(r, 'request', '')!r}" for r in caplog.records)
     for secret in (key, secret_part, wrong_password, PASSWORD, settings.SECRET_KEY):
         assert secret not in text
+
+
+@pytest.mark.django_db
+def test_api_docs_page_has_no_inline_script_and_its_own_policy():
+    """Swagger UI's bundle comes from a CDN: only that page's policy allows it."""
+    response = Client().get("/api/v1/docs")
+    assert response.status_code == 200
+    assert "https://cdn.jsdelivr.net" in response["Content-Security-Policy"]
+    scripts = re.findall(r"<script([^>]*)>", response.content.decode())
+    assert scripts and all("src=" in attrs for attrs in scripts)
+    assert "cdn.jsdelivr.net" not in Client().get("/login/")["Content-Security-Policy"]
