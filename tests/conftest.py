@@ -16,6 +16,8 @@ from services.catalog.services import catalog_load, entitlement_upsert
 from services.inference.tritonserver import LocalTritonServer, free_port
 from tests.processes import WorkerProcess
 
+pytest_plugins = ["tests.browser"]
+
 DATA = Path(__file__).resolve().parent / "data"
 PASSWORD = "test-password-123"
 

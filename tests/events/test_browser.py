@@ -1,4 +1,4 @@
-"""The loop in a real browser (Debian's Chromium via Playwright, see tests/portal/conftest.py):
+"""The loop in a real browser (Debian's Chromium via Playwright, see tests/browser.py):
 an operator of the responsible bureau reviews, dispatches, accepts and resolves with a photo; the
 bureau's manager verifies and closes."""
 
@@ -11,7 +11,6 @@ from playwright.sync_api import expect
 from services.events.models import Event, WorkOrder
 from services.inference.models import InferenceRequest
 from services.inference.signals import request_finished
-from tests.portal.conftest import browser, login, page, screenshots, shoot  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -21,7 +20,7 @@ def photo(tmp_path):
     return path
 
 
-def test_review_dispatch_resolve_verify(page, live_server, login, shoot, fired, owner_op, owner_mgr, photo):  # noqa: F811
+def test_review_dispatch_resolve_verify(page, live_server, login, shoot, fired, owner_op, owner_mgr, photo):
     request = fired(source="南门公交站")
     request_finished.send(sender=InferenceRequest, request_id=request.pk)
     event = Event.objects.get()
