@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "services.reports",
     "services.events",
     "services.webhooks",
+    "services.sources",
 ]
 
 MIDDLEWARE = [
