@@ -18,6 +18,8 @@ class Actor:
     role: str
     user: object | None = None
     api_client: ApiClient | None = None
+    # A platform service acting for the bureau (e.g. "source:<id>" for a camera it pulls), not a person.
+    service: str = ""
 
     @property
     def sees_all_bureaus(self) -> bool:
@@ -34,6 +36,8 @@ class Actor:
 
     @property
     def label(self) -> str:
+        if self.service:
+            return self.service
         if self.api_client is not None:
             return f"api-client:{self.api_client.prefix}"
         return f"user:{getattr(self.user, 'username', '?')}"

@@ -33,6 +33,9 @@ class AuditEntry(models.Model):
         REVIEW = "review", _("Event review")
         WORK_ORDER = "work_order", _("Work order")
         AUDIT_VERIFIED = "audit_verified", _("Audit chain verified")
+        SOURCE_CHANGED = "source_changed", _("Source or binding changed")
+        DEVICE_KEY_ISSUED = "device_key_issued", _("Device key issued")
+        DEVICE_KEY_REVOKED = "device_key_revoked", _("Device key revoked")
 
     seq = models.BigIntegerField(unique=True, help_text="Position in the chain: 1, 2, 3, … without gaps.")
     at = models.DateTimeField(db_index=True)
