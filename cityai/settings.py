@@ -112,6 +112,8 @@ CITYAI_MAX_IMAGE_PIXELS = env_int("CITYAI_MAX_IMAGE_PIXELS", 40_000_000)
 CITYAI_MAX_TEXT_CHARS = env_int("CITYAI_MAX_TEXT_CHARS", 20_000)
 CITYAI_MAX_SERIES_POINTS = env_int("CITYAI_MAX_SERIES_POINTS", 100_000)
 CITYAI_MAX_WAIT_SECONDS = env_int("CITYAI_MAX_WAIT_SECONDS", 30)
+# How far ahead of our clock a source's capture time may be (device clocks drift).
+CITYAI_CAPTURE_CLOCK_SKEW_SECONDS = env_int("CITYAI_CAPTURE_CLOCK_SKEW_SECONDS", 120)
 # Work a bureau may have waiting at once; past it new requests get 503 with Retry-After.
 CITYAI_MAX_QUEUED_PER_BUREAU = env_int("CITYAI_MAX_QUEUED_PER_BUREAU", 1000)
 # Fair sharing (docs/fair-sharing.md): a bureau's high or normal work beyond this many queued
@@ -169,6 +171,24 @@ CITYAI_WEBHOOK_TIMEOUT_SECONDS = env_float("CITYAI_WEBHOOK_TIMEOUT_SECONDS", 5.0
 CITYAI_WEBHOOK_MAX_ATTEMPTS = env_int("CITYAI_WEBHOOK_MAX_ATTEMPTS", 6)
 CITYAI_WEBHOOK_BACKOFF_SECONDS = env_float("CITYAI_WEBHOOK_BACKOFF_SECONDS", 10.0)
 CITYAI_WEBHOOK_BACKOFF_MAX_SECONDS = env_float("CITYAI_WEBHOOK_BACKOFF_MAX_SECONDS", 600.0)
+# Sources (cameras, devices): beat looks for due pulls every tick; a pull that fails waits backoff,
+# 2×backoff … (capped) before the next try, and the source is offline after OFFLINE_AFTER failures.
+CITYAI_SOURCES_TICK_SECONDS = env_float("CITYAI_SOURCES_TICK_SECONDS", 5.0)
+CITYAI_SOURCES_OFFLINE_AFTER = env_int("CITYAI_SOURCES_OFFLINE_AFTER", 3)
+CITYAI_SOURCES_TIMEOUT_SECONDS = env_float("CITYAI_SOURCES_TIMEOUT_SECONDS", 10.0)
+CITYAI_SOURCES_BACKOFF_SECONDS = env_float("CITYAI_SOURCES_BACKOFF_SECONDS", 10.0)
+CITYAI_SOURCES_BACKOFF_MAX_SECONDS = env_float("CITYAI_SOURCES_BACKOFF_MAX_SECONDS", 300.0)
+# A pull source without enabled bindings is still pulled this often, for its health and last frame.
+CITYAI_SOURCES_IDLE_PULL_SECONDS = env_float("CITYAI_SOURCES_IDLE_PULL_SECONDS", 300.0)
+# A claimed pull that never reports back (worker lost) is claimed again after this.
+CITYAI_SOURCES_CLAIM_SECONDS = env_float("CITYAI_SOURCES_CLAIM_SECONDS", 120.0)
+# file:// sources (recorded videos played as cameras) must lie under this folder.
+CITYAI_SOURCES_VIDEO_ROOT = Path(env_str("CITYAI_SOURCES_VIDEO_ROOT", str(VAR_DIR / "videos")))
+# Device pushes per source and minute (0 = no limit); pushed capture times older than this are refused.
+CITYAI_DEVICE_RATE_PER_MINUTE = env_int("CITYAI_DEVICE_RATE_PER_MINUTE", 120)
+CITYAI_DEVICE_MAX_CAPTURE_AGE_SECONDS = env_int("CITYAI_DEVICE_MAX_CAPTURE_AGE_SECONDS", 86_400)
+# Pulls run on their own queue, so a slow camera never holds up scenario requests.
+CELERY_TASK_ROUTES = {"services.sources.tasks.*": {"queue": "sources"}}
 
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-requests": {
@@ -189,6 +209,12 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-due-webhook-deliveries": {
         "task": "services.webhooks.tasks.requeue_due_deliveries",
         "schedule": env_float("CITYAI_WEBHOOK_SWEEP_SECONDS", 300.0),
+    },
+    # Pull the cameras whose bindings are due (claimed by a conditional update: no double pulls).
+    "schedule-due-sources": {
+        "task": "services.sources.tasks.schedule_due_sources",
+        "schedule": CITYAI_SOURCES_TICK_SECONDS,
+        "options": {"expires": CITYAI_SOURCES_TICK_SECONDS},  # a tick nobody took in time is moot
     },
     # Re-hash the whole audit chain, so the auditor page always shows a recent verdict.
     "verify-audit-chain": {

@@ -178,7 +178,7 @@ def run_scenario(triton_url, bureau_a, operator_a):
             actor=actor, scenario_slug=slug, checked=checked, params=params, source=source
         )
         if at is not None:
-            InferenceRequest.objects.filter(pk=request.pk).update(created_at=at)
+            InferenceRequest.objects.filter(pk=request.pk).update(created_at=at, captured_at=at)
         inference_request_execute(request_id=request.pk)
         request.refresh_from_db()
         return request

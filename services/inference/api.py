@@ -44,7 +44,8 @@ class InferenceRequestOutput(serializers.ModelSerializer):
     class Meta:
         model = InferenceRequest
         fields = [
-            "id", "url", "scenario", "bureau", "source", "status", "tier", "attempts", "created_at", "started_at",
+            "id", "url", "scenario", "bureau", "source", "captured_at", "status", "tier", "attempts", "created_at",
+            "started_at",
             "finished_at", "timings", "model_versions", "model_calls", "input", "params", "alert", "result",
             "annotated_image_url", "error",
         ]
@@ -165,6 +166,9 @@ SUBMIT_SCHEMA = inline_serializer(
     fields={
         "scenario": serializers.CharField(help_text="Scenario slug"),
         "source": serializers.CharField(required=False, help_text="Camera, device or channel id"),
+        "captured_at": serializers.DateTimeField(
+            required=False, help_text="When the frame or reading was taken (ISO 8601 with zone); default: now"
+        ),
         "params": serializers.JSONField(required=False, help_text="Scenario params (JSON object)"),
         "image": serializers.FileField(required=False, help_text="JPEG/PNG/WebP/BMP image (multipart)"),
         "audio": serializers.FileField(required=False, help_text="PCM WAV (multipart)"),
@@ -217,6 +221,7 @@ class RequestListCreateApi(APIView):
             params=params,
             idempotency_key=request.headers.get("Idempotency-Key"),
             source=_text_field(request.data.get("source"), "source"),
+            captured_at=inputs.parse_captured_at(request.data.get("captured_at")),
         )
         if wait:
             obj = inference_request_wait(request=obj, seconds=wait)

@@ -10,6 +10,7 @@ import json
 import math
 import wave
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -181,3 +182,21 @@ def check_audio(content: bytes, name: str = "") -> CheckedInput:
         kind="audio", sha256=hashlib.sha256(content).hexdigest(), size=len(content), content=content,
         extension="wav", content_type="audio/wav", name=name[:255],
     )
+
+
+def parse_captured_at(value: Any) -> datetime | None:
+    """An ISO 8601 capture time with a time zone, or None when not given."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise ApplicationError("captured_at must be an ISO 8601 time string.", code="invalid_captured_at")
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ApplicationError(
+            "captured_at is not an ISO 8601 time (e.g. 2026-11-28T10:00:00+08:00).", code="invalid_captured_at"
+        ) from None
+    if moment.tzinfo is None:
+        raise ApplicationError("captured_at needs a time zone (e.g. 2026-11-28T10:00:00+08:00).",
+                               code="invalid_captured_at")
+    return moment

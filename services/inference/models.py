@@ -45,6 +45,11 @@ class InferenceRequest(models.Model):
         "rules compare a request with earlier ones from the same source."
     )
 
+    captured_at = models.DateTimeField(
+        default=timezone.now, help_text="When the input was captured (a camera frame's time, given by the source or "
+        "the caller; else the submit time). Multi-frame rules use it as the request's 'now'."
+    )
+
     input_kind = models.CharField(max_length=16, choices=Scenario.InputKind.choices)
     input_file = models.FileField(upload_to=_input_path, blank=True)
     input_data = models.JSONField(null=True, blank=True, help_text="Text or series inputs.")
@@ -81,7 +86,7 @@ class InferenceRequest(models.Model):
             models.Index(fields=["bureau", "-created_at"], name="request_bureau_recent"),
             models.Index(fields=["bureau", "scenario", "created_at"], name="request_bureau_scenario_day"),
             models.Index(fields=["status", "next_attempt_at"], name="request_status_due"),
-            models.Index(fields=["bureau", "scenario", "source", "-created_at"], name="request_source_history"),
+            models.Index(fields=["bureau", "scenario", "source", "-captured_at"], name="request_source_history"),
         ]
         constraints = [
             models.UniqueConstraint(

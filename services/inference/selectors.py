@@ -29,19 +29,23 @@ def inference_request_get(*, actor: Actor, request_id) -> InferenceRequest:
 def inference_request_history(
     *, request: InferenceRequest, within_s: float = 3600, same_source: bool = True, limit: int = 200
 ) -> list[PastRequest]:
-    """Earlier succeeded requests of the same bureau and scenario (and source), newest first."""
+    """Earlier succeeded requests of the same bureau and scenario (and source) captured before this one,
+    newest first by capture time."""
     qs = InferenceRequest.objects.filter(
         bureau_id=request.bureau_id,
         scenario_id=request.scenario_id,
         status=InferenceRequest.Status.SUCCEEDED,
-        created_at__lt=request.created_at,
-        created_at__gte=request.created_at - timedelta(seconds=within_s),
+        captured_at__lt=request.captured_at,
+        captured_at__gte=request.captured_at - timedelta(seconds=within_s),
     ).exclude(pk=request.pk)
     if same_source:
         qs = qs.filter(source=request.source)
-    rows = qs.order_by("-created_at").values("id", "created_at", "source", "input_data", "params", "result")[:limit]
+    rows = qs.order_by("-captured_at").values(
+        "id", "created_at", "captured_at", "source", "input_data", "params", "result"
+    )[:limit]
     return [
-        PastRequest(str(r["id"]), r["created_at"], r["source"], r["input_data"], r["params"], r["result"] or {})
+        PastRequest(str(r["id"]), r["created_at"], r["source"], r["input_data"], r["params"], r["result"] or {},
+                    captured_at=r["captured_at"])
         for r in rows
     ]
 

@@ -5,7 +5,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -142,10 +142,13 @@ def inference_request_submit(
     params: Any = None,
     idempotency_key: str | None = None,
     source: str = "",
+    captured_at: datetime | None = None,
 ) -> tuple[InferenceRequest, bool]:
     """Accept a request: validate, check entitlement and quota, store the input, enqueue on commit.
 
-    Returns (request, created); a repeated idempotency key returns the first request unchanged.
+    ``captured_at`` is when a frame or reading was taken (an aware datetime, not in the future); rules
+    that follow a source over time order and space its requests by it. Returns (request, created); a
+    repeated idempotency key returns the first request unchanged.
     """
     if not actor.can_submit:
         raise PermissionDenied("Your role may not submit requests.", code="cannot_submit")
@@ -171,6 +174,7 @@ def inference_request_submit(
     source = (source or "").strip()
     if len(source) > 200 or not source.isprintable():
         raise ApplicationError("source must be at most 200 printable characters.", code="invalid_source")
+    _check_captured_at(captured_at)
     try:
         with transaction.atomic():
             Entitlement.objects.select_for_update().filter(pk=entitlement.pk).first()
@@ -193,6 +197,7 @@ def inference_request_submit(
                 next_attempt_at=timezone.now(),
             )
             request.created_at = timezone.now()
+            request.captured_at = captured_at or request.created_at
             if checked.content is not None:
                 request.input_file.save(f"input.{checked.extension}", ContentFile(checked.content), save=False)
             request.save()
@@ -204,6 +209,16 @@ def inference_request_submit(
             raise
         return existing, False
     return request, True
+
+
+def _check_captured_at(captured_at: datetime | None) -> None:
+    if captured_at is None:
+        return
+    if timezone.is_naive(captured_at):
+        raise ApplicationError("captured_at needs a time zone (e.g. 2026-11-28T10:00:00+08:00).",
+                               code="invalid_captured_at")
+    if captured_at > timezone.now() + timedelta(seconds=settings.CITYAI_CAPTURE_CLOCK_SKEW_SECONDS):
+        raise ApplicationError("captured_at lies in the future.", code="invalid_captured_at")
 
 
 def _idempotent_match(bureau, key: str, scenario_slug: str, checked: CheckedInput) -> InferenceRequest | None:
@@ -311,7 +326,7 @@ def inference_request_execute(*, request_id: str) -> ExecuteOutcome:
         priority=TIER_PRIORITY.get(request.tier, 0),
         timeout_s=settings.TRITON_TIMEOUT_SECONDS,
         source=request.source,
-        now=request.created_at,
+        now=request.captured_at,
         history=partial(inference_request_history, request=request),
     )
     t0 = time.perf_counter()

@@ -61,7 +61,7 @@ def fired(bureau_a):
                               "objects": [{"label": "person"}] * 7},
         )
         if at is not None:
-            InferenceRequest.objects.filter(pk=request.pk).update(created_at=at)
+            InferenceRequest.objects.filter(pk=request.pk).update(created_at=at, captured_at=at)
             request.refresh_from_db()
         return request
 

@@ -201,3 +201,23 @@ def test_daily_quota_gives_429_with_retry_after(api_a, bureau_a):
     assert response.json()["error"]["code"] == "quota_exceeded"
     assert int(response["Retry-After"]) > 0
     assert InferenceRequest.objects.count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["yesterday", "2026-11-28T10:00:00", "2999-01-01T00:00:00+08:00", "9" * 80])
+def test_a_capture_time_that_is_not_a_past_zoned_iso_time_is_refused(api_a, value):
+    assert_error(post(api_a, scenario="crowd-gathering", image=upload(png_bytes()), captured_at=value), 400,
+                 "invalid_captured_at")
+
+
+@pytest.mark.django_db
+def test_the_capture_time_is_recorded_and_defaults_to_the_submit_time(api_a):
+    given = post(api_a, scenario="crowd-gathering", image=upload(png_bytes()), source="cam-1",
+                 captured_at="2026-01-05T08:30:00+08:00")
+    assert given.status_code == 202, given.content
+    assert given.json()["captured_at"].startswith("2026-01-05T")
+    row = InferenceRequest.objects.get(pk=given.json()["id"])
+    assert row.captured_at.isoformat() == "2026-01-05T00:30:00+00:00"
+    default = post(api_a, scenario="crowd-gathering", image=upload(png_bytes()))
+    row = InferenceRequest.objects.get(pk=default.json()["id"])
+    assert abs((row.captured_at - row.created_at).total_seconds()) < 1

@@ -130,7 +130,7 @@ def test_days_are_local_days(bureau_a, catalog):
             bureau=bureau_a, scenario=scenario, input_kind=scenario.input_kind, input_sha256="0" * 64,
             status=InferenceRequest.Status.SUCCEEDED, total_ms=100.0, compute_ms=10.0, queue_ms=5.0,
         )
-        InferenceRequest.objects.filter(pk=request.pk).update(created_at=at)
+        InferenceRequest.objects.filter(pk=request.pk).update(created_at=at, captured_at=at)
         ids.append(request.pk)
     request_finished.send(sender=InferenceRequest, request_id=ids[0])
     request_finished.send(sender=InferenceRequest, request_id=ids[1])

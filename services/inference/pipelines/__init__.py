@@ -68,6 +68,7 @@ class PastRequest:
     data: Any
     params: dict[str, Any]
     result: dict[str, Any]
+    captured_at: datetime | None = None
 
 
 def _no_history(**kwargs: Any) -> list[PastRequest]:
