@@ -269,3 +269,48 @@ def quiet_site_frames(n: int = 6, *, seed: int = 600) -> FrameSequence:
     frames = [camera(_bgr("aerial-town.jpg"), seed + i) for i in range(n)]
     return FrameSequence(frames, FIELD_ZONE, [False] * n, (640, 480), notes="nothing changes on the field")
 
+
+
+# --- an object left behind ----------------------------------------------------------------------
+
+# The example photos hold no bag, backpack or suitcase the detector recognises (NanoDet scores a
+# drawn suitcase below 0.2), so the object left behind is the car, smaller and further up the street,
+# with two pedestrians of crowd.jpg standing next to it while it is attended.
+LEFT_OBJECT_ZONE = [[0.15, 0.8], [0.7, 0.8], [0.7, 1.0], [0.15, 1.0]]
+LEFT_CAR_SCALE = 0.65  # of the parked car: the car is about 225 px wide, the people about 180 px tall
+LEFT_CENTRE_X, LEFT_GROUND_Y = 330, 590
+OWNER_SCALE = 2.4  # of the crowd.jpg cut-outs
+
+
+def _street_with_left_car(attended: bool, seed: int) -> np.ndarray:
+    frame = _street().copy()
+    car, alpha = _car(PARKED_PLATE)
+    car = _scaled(car, LEFT_CAR_SCALE)
+    alpha = cv2.resize(alpha, (car.shape[1], car.shape[0]))
+    jitter = np.random.default_rng(seed).integers(-2, 3, size=2)
+    _blend(frame, car, alpha, LEFT_CENTRE_X - car.shape[1] // 2 + int(jitter[0]),
+           LEFT_GROUND_Y - car.shape[0] + int(jitter[1]))
+    if attended:
+        for k in (0, 1):
+            person, person_alpha = _person(k)
+            scale = OWNER_SCALE / PEOPLE_SCALE
+            person = _scaled(person, scale)
+            person_alpha = cv2.resize(person_alpha, (person.shape[1], person.shape[0]))
+            _blend(frame, person, person_alpha, LEFT_CENTRE_X + car.shape[1] // 2 + 10 + 90 * k,
+                   LEFT_GROUND_Y - 8 - person.shape[0])
+    return frame
+
+
+def left_object_frames(states: list[str], *, seed: int = 700) -> FrameSequence:
+    """One frame per state: ``"attended"`` (the car in :data:`LEFT_OBJECT_ZONE` with two people
+    standing beside it, about 1.5 m away), ``"alone"`` (the car, nobody near) or ``"gone"`` (the
+    empty street)."""
+    frames, present = [], []
+    for i, state in enumerate(states):
+        if state not in ("attended", "alone", "gone"):
+            raise ValueError(f"unknown state {state!r}")
+        scene = _street() if state == "gone" else _street_with_left_car(state == "attended", seed + i)
+        frames.append(camera(scene, seed + i))
+        present.append(state != "gone")
+    return FrameSequence(frames, LEFT_OBJECT_ZONE, present, STREET_SIZE, extra={"states": list(states)},
+                         notes="an object left in the zone, first with people beside it, then alone")
