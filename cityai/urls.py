@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("services.reports.urls")),
     path("", include("services.events.urls")),
     path("", include("services.webhooks.urls")),
+    path("", include("services.sources.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script from this URL (?script): no inline script, as the CSP asks.
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
