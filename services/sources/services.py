@@ -415,10 +415,10 @@ def binding_create(
     zone_name = _text(zone_name, "zone_name", max_length=100)
     binding = Binding.objects.create(
         source=source, scenario=scenario, params=_binding_params(source, scenario, params, zone_name),
-        zone_name=zone_name, interval_s=_interval(interval_s), next_run_at=timezone.now(),
+        zone_name=zone_name, interval_s=_interval(interval_s), next_run_at=None,  # due at the next pull
     )
     if source.mode == Source.Mode.PULL:
-        _wake(source, binding.next_run_at)
+        _wake(source, timezone.now())
     _audit(actor, source, "binding_created", binding=str(binding.pk), scenario=scenario.slug,
            params=binding.params, zone_name=zone_name, interval_s=binding.interval_s)
     return binding
@@ -439,16 +439,16 @@ def binding_update(*, actor: Actor, binding: Binding, **fields: Any) -> Binding:
     binding.zone_name = zone_name
     if "interval_s" in fields:
         binding.interval_s = _interval(fields["interval_s"])
-        binding.next_run_at = timezone.now()
+        binding.next_run_at = None
     if "enabled" in fields:
         if not isinstance(fields["enabled"], bool):
             raise ApplicationError("enabled must be true or false.", code="invalid_enabled")
         if fields["enabled"] and not binding.enabled:
-            binding.next_run_at = timezone.now()
+            binding.next_run_at = None
         binding.enabled = fields["enabled"]
     binding.save()
-    if binding.enabled and binding.source.mode == Source.Mode.PULL and binding.next_run_at:
-        _wake(binding.source, binding.next_run_at)
+    if binding.enabled and binding.source.mode == Source.Mode.PULL and binding.next_run_at is None:
+        _wake(binding.source, timezone.now())
     _audit(actor, source, "binding_updated", binding=str(binding.pk), scenario=binding.scenario.slug,
            before=before, after={name: getattr(binding, name) for name in fields})
     return binding
@@ -519,7 +519,10 @@ class PullOutcome:
 
 
 def _next_pull(source: Source, now: datetime) -> datetime:
-    due = source.bindings.filter(enabled=True).aggregate(at=Min("next_run_at"))["at"]
+    enabled = source.bindings.filter(enabled=True)
+    if enabled.filter(next_run_at__isnull=True).exists():
+        return now  # a binding added or re-enabled during the pull
+    due = enabled.aggregate(at=Min("next_run_at"))["at"]
     idle = now + timedelta(seconds=settings.CITYAI_SOURCES_IDLE_PULL_SECONDS)
     return max(now, min(due, idle)) if due else idle
 
