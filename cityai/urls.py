@@ -11,6 +11,7 @@ from services.core.api import api_not_found
 from services.events import urls as events_urls
 from services.inference import urls as inference_urls
 from services.reports import urls as reports_urls
+from services.sources import urls as sources_urls
 from services.webhooks import urls as webhooks_urls
 
 api_v1 = [
@@ -42,5 +43,6 @@ urlpatterns = [
     path("system/", include((inference_urls.system_urlpatterns, "system"))),
     path("reports/", include((reports_urls.portal_urlpatterns, "reports"))),
     path("events/", include((events_urls.portal_urlpatterns, "events"))),
+    path("sources/", include((sources_urls.portal_urlpatterns, "sources"))),
     path("", views.home, name="home"),
 ]
