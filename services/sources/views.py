@@ -71,12 +71,16 @@ def masked_url(url: str) -> str:
 
 # --- The site map -----------------------------------------------------------------------------------
 
-MAP_WIDTH, MAP_HEIGHT, MAP_PAD = 760, 420, 46
+MAP_WIDTH, MAP_HEIGHT = 960, 440
+# Room around the plot: latitude labels on the left, longitude labels below, scale bar and north above.
+MAP_LEFT, MAP_RIGHT, MAP_TOP, MAP_BOTTOM = 84, 24, 40, 34
 _NICE_DEGREES = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 _NICE_METRES = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000)
 _METRES_PER_DEGREE = 111_320
 # A lone camera still gets a map about 300 m across, not one infinitely zoomed in.
 _MIN_SPAN_DEGREES = 0.003
+# Share of the plot left free around the outermost sources, so no marker sits on the frame.
+_MARGIN = 1.4
 
 
 def _nice(values, target: float) -> float:
@@ -98,25 +102,27 @@ def site_map(sources) -> dict | None:
     lngs = [float(s.longitude) for s in placed]
     lat_mid = (min(lats) + max(lats)) / 2
     shrink = max(math.cos(math.radians(lat_mid)), 0.05)
-    lat_span = max(max(lats) - min(lats), _MIN_SPAN_DEGREES) * 1.15
-    lng_span = max((max(lngs) - min(lngs)) * shrink, _MIN_SPAN_DEGREES) * 1.15
-    plot_w, plot_h = MAP_WIDTH - 2 * MAP_PAD, MAP_HEIGHT - 2 * MAP_PAD
+    lat_span = max(max(lats) - min(lats), _MIN_SPAN_DEGREES) * _MARGIN
+    lng_span = max((max(lngs) - min(lngs)) * shrink, _MIN_SPAN_DEGREES) * _MARGIN
+    left, top = MAP_LEFT, MAP_TOP
+    right, bottom = MAP_WIDTH - MAP_RIGHT, MAP_HEIGHT - MAP_BOTTOM
+    plot_w, plot_h = right - left, bottom - top
     scale = min(plot_w / lng_span, plot_h / lat_span)  # pixels per degree of latitude
     centre_lat, centre_lng = lat_mid, (min(lngs) + max(lngs)) / 2
+    mid_x, mid_y = left + plot_w / 2, top + plot_h / 2
 
     def x_of(lng: float) -> float:
-        return MAP_WIDTH / 2 + (lng - centre_lng) * shrink * scale
+        return mid_x + (lng - centre_lng) * shrink * scale
 
     def y_of(lat: float) -> float:
-        return MAP_HEIGHT / 2 - (lat - centre_lat) * scale
+        return mid_y - (lat - centre_lat) * scale
 
-    lat_lo = centre_lat - (plot_h / 2) / scale
-    lat_hi = centre_lat + (plot_h / 2) / scale
+    lat_lo, lat_hi = centre_lat - (plot_h / 2) / scale, centre_lat + (plot_h / 2) / scale
     lng_lo = centre_lng - (plot_w / 2) / (shrink * scale)
     lng_hi = centre_lng + (plot_w / 2) / (shrink * scale)
 
-    lat_step = _nice(_NICE_DEGREES, 90 / scale)
-    lng_step = _nice(_NICE_DEGREES, 110 / (shrink * scale))
+    lat_step = _nice(_NICE_DEGREES, 80 / scale)
+    lng_step = _nice(_NICE_DEGREES, 130 / (shrink * scale))
     parallels = []
     value = math.ceil(lat_lo / lat_step) * lat_step
     while value <= lat_hi:
@@ -130,22 +136,24 @@ def site_map(sources) -> dict | None:
 
     metres_per_px = _METRES_PER_DEGREE / scale
     metres = _nice(_NICE_METRES, 120 * metres_per_px)
-    markers = [
-        {"source": s, "x": round(x_of(float(s.longitude)), 1), "y": round(y_of(float(s.latitude)), 1),
-         "label_x": round(x_of(float(s.longitude)) + 10, 1)}
-        for s in placed
-    ]
+    markers = []
+    for s in placed:
+        x, y = x_of(float(s.longitude)), y_of(float(s.latitude))
+        # Labels go left of markers in the right third, so they stay inside the plot.
+        flip = x > left + plot_w * 2 / 3
+        markers.append({"source": s, "x": round(x, 1), "y": round(y, 1),
+                        "label_x": round(x - 12 if flip else x + 12, 1), "anchor": "end" if flip else "start"})
     # Draw offline sources last, so a problem is never hidden under a healthy neighbour.
     order = {Source.Status.OFFLINE: 2, Source.Status.UNKNOWN: 1}
     markers.sort(key=lambda m: order.get(m["source"].status, 0))
     return {
-        "width": MAP_WIDTH, "height": MAP_HEIGHT, "pad": MAP_PAD,
-        "plot_right": MAP_WIDTH - MAP_PAD, "plot_bottom": MAP_HEIGHT - MAP_PAD,
-        "plot_w": plot_w, "plot_h": plot_h,
+        "width": MAP_WIDTH, "height": MAP_HEIGHT,
+        "left": left, "top": top, "right": right, "bottom": bottom, "plot_w": plot_w, "plot_h": plot_h,
+        "tick_x": left - 6, "tick_y": bottom + 20,
         "parallels": parallels, "meridians": meridians, "markers": markers,
         "scale_px": round(metres / metres_per_px, 1),
         "scale_label": f"{metres // 1000} km" if metres >= 1000 else f"{metres} m",
-        "scale_x": MAP_PAD + 12, "scale_y": MAP_HEIGHT - MAP_PAD - 14,
+        "scale_x": left, "scale_y": top - 12, "north_x": right - 10, "north_y": top - 22,
         "unplaced": 0,
     }
 

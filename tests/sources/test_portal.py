@@ -228,7 +228,8 @@ def test_site_map_places_sources_inside_the_plot():
     assert set(xs) == {"a", "b"}
     assert xs["b"] > xs["a"] and ys["b"] < ys["a"]  # east is right, north is up
     for name in xs:
-        assert plot["pad"] <= xs[name] <= plot["plot_right"] and plot["pad"] <= ys[name] <= plot["plot_bottom"]
+        assert plot["left"] + 20 <= xs[name] <= plot["right"] - 20
+        assert plot["top"] + 20 <= ys[name] <= plot["bottom"] - 20
     assert plot["markers"][-1]["source"].name == "b"  # offline drawn on top
     assert plot["parallels"] and plot["meridians"] and plot["scale_label"].endswith(("m", "km"))
     # Scale: 0.01° of latitude is about 1113 m.
