@@ -2,6 +2,7 @@
 
 import time
 from datetime import timedelta
+from functools import partial
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -27,10 +28,12 @@ def inference_request_get(*, actor: Actor, request_id) -> InferenceRequest:
 
 
 def inference_request_history(
-    *, request: InferenceRequest, within_s: float = 3600, same_source: bool = True, limit: int = 200
+    *, request: InferenceRequest, within_s: float = 3600, same_source: bool = True, limit: int = 200,
+    older_than_s: float = 0,
 ) -> list[PastRequest]:
     """Earlier succeeded requests of the same bureau and scenario (and source) captured before this one,
-    newest first by capture time."""
+    newest first by capture time. ``older_than_s`` skips the most recent ones (a rule comparing with
+    the view of an hour ago asks for that frame alone, not for every frame since)."""
     qs = InferenceRequest.objects.filter(
         bureau_id=request.bureau_id,
         scenario_id=request.scenario_id,
@@ -40,14 +43,26 @@ def inference_request_history(
     ).exclude(pk=request.pk)
     if same_source:
         qs = qs.filter(source=request.source)
+    if older_than_s > 0:
+        qs = qs.filter(captured_at__lte=request.captured_at - timedelta(seconds=older_than_s))
     rows = qs.order_by("-captured_at").values(
-        "id", "created_at", "captured_at", "source", "input_data", "params", "result"
+        "id", "created_at", "captured_at", "source", "input_data", "params", "result", "input_file"
     )[:limit]
     return [
         PastRequest(str(r["id"]), r["created_at"], r["source"], r["input_data"], r["params"], r["result"] or {},
-                    captured_at=r["captured_at"])
+                    captured_at=r["captured_at"], load_input=partial(_read_input_file, r["input_file"]))
         for r in rows
     ]
+
+
+def _read_input_file(name: str) -> bytes | None:
+    if not name:
+        return None
+    try:
+        with InferenceRequest._meta.get_field("input_file").storage.open(name, "rb") as fh:
+            return fh.read()
+    except OSError:  # purged by retention
+        return None
 
 
 def inference_request_wait(*, request: InferenceRequest, seconds: float) -> InferenceRequest:

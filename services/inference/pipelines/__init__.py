@@ -69,6 +69,12 @@ class PastRequest:
     params: dict[str, Any]
     result: dict[str, Any]
     captured_at: datetime | None = None
+    load_input: Callable[[], bytes | None] = field(default=lambda: None, repr=False, compare=False)
+
+    def input_content(self) -> bytes | None:
+        """That request's stored input file (image, audio), read only when a rule asks for it; None
+        when it had none or retention has purged it."""
+        return self.load_input()
 
 
 def _no_history(**kwargs: Any) -> list[PastRequest]:
@@ -80,8 +86,9 @@ class Context:
     """Carries the per-request Triton settings, records every model call for metering, and gives
     access to the history of earlier requests.
 
-    ``history(within_s=..., same_source=True, limit=...)`` returns earlier succeeded requests of the
-    same bureau and scenario, newest first.
+    ``history(within_s=..., same_source=True, limit=..., older_than_s=0)`` returns earlier succeeded
+    requests of the same bureau and scenario captured within ``within_s`` before this one (and at
+    least ``older_than_s`` before it), newest first.
     """
 
     priority: int = 0
