@@ -12,6 +12,7 @@ balance drift and a pixel of shake, so no two frames are byte-identical.
 - :func:`lingering_people_frames`: four people (cut from crowd.jpg) standing on the lawn, drifting slowly.
 - :func:`passers_by_frames`: the negative: one person at a time crosses the lawn, never in two frames.
 - :func:`growing_dump_frames`: a heap of dumped material growing on a field of aerial-town.jpg.
+- :func:`left_object_frames`: a car left in the street, first with two people beside it, then alone.
 - :func:`quiet_site_frames`: the negative: the same field, only light and noise change.
 """
 
@@ -250,14 +251,16 @@ def _heap(frame: np.ndarray, radius: float, seed: int) -> None:
     _blend(frame, patch, alpha, DUMP_CENTRE[0] - size // 2, DUMP_CENTRE[1] - size // 2)
 
 
-def growing_dump_frames(n: int = 6, *, start: int = 1, seed: int = 500) -> FrameSequence:
+def growing_dump_frames(n: int = 6, *, start: int = 1, stop_after: int | None = None, seed: int = 500) -> FrameSequence:
     """Frames ``0 .. start-1`` show the untouched field (:data:`FIELD_ZONE`); from ``start`` on a
-    heap of dumped material grows there frame by frame (radius 10 px, then +6 px per frame)."""
+    heap of dumped material grows there frame by frame (radius 14 px, then +6 px per frame) until
+    frame ``stop_after`` (default: it never stops), after which it keeps its size."""
     frames, present = [], []
+    last = n if stop_after is None else stop_after
     for i in range(n):
         scene = _bgr("aerial-town.jpg")
         if i >= start:
-            _heap(scene, 10 + 6 * (i - start), seed)
+            _heap(scene, 14 + 6 * (min(i, last) - start), seed)
         frames.append(camera(scene, seed + i))
         present.append(i >= start)
     return FrameSequence(frames, FIELD_ZONE, present, (640, 480),
