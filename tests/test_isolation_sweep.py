@@ -18,6 +18,7 @@ from services.accounts.services import api_client_create, member_upsert
 from services.events.models import Event, WorkOrder
 from services.inference import inputs
 from services.inference.services import inference_request_submit
+from services.sources.models import Binding, Source
 from services.webhooks.models import Webhook, WebhookDelivery
 from tests.conftest import PASSWORD
 
@@ -48,8 +49,12 @@ def objects_of_b(bureau_b, operator_b):
                                      secret="s" * 32, events=["request.finished"])
     delivery = WebhookDelivery.objects.create(webhook=webhook, bureau=bureau_b, event="request.finished",
                                               object_id=str(request.id), payload={})
+    source = Source.objects.create(bureau=bureau_b, name="cam B", mode=Source.Mode.PUSH,
+                                   zones=[{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]]}])
+    binding = Binding.objects.create(source=source, scenario=request.scenario)
     return {"request_id": request.id, "event_id": event.id, "work_order_id": work_order.id,
-            "key_id": client.id, "webhook_id": webhook.id, "delivery_id": delivery.id}
+            "key_id": client.id, "webhook_id": webhook.id, "delivery_id": delivery.id,
+            "source_id": source.id, "binding_id": binding.id}
 
 
 def object_urls(ids: dict) -> list[tuple[str, str]]:
@@ -115,5 +120,6 @@ def test_the_owner_reaches_the_same_objects(objects_of_b, operator_b):
     owner.force_login(operator_b)
     for path in (f"/requests/{objects_of_b['request_id']}/", f"/events/{objects_of_b['event_id']}/",
                  f"/api/v1/requests/{objects_of_b['request_id']}", f"/api/v1/events/{objects_of_b['event_id']}",
-                 f"/api/v1/work-orders/{objects_of_b['work_order_id']}"):
+                 f"/api/v1/work-orders/{objects_of_b['work_order_id']}", f"/sources/{objects_of_b['source_id']}/",
+                 f"/api/v1/sources/{objects_of_b['source_id']}"):
         assert owner.get(path).status_code == 200, path
