@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from services.catalog.models import Scenario
@@ -163,6 +164,31 @@ _CODE_FIELDS = {
 }
 
 
+# The services speak English (their messages are also the API's); the portal leads with the reader's
+# language for the refusals a manager is likely to meet, and keeps the service's precise words after it.
+_CODE_TEXT = {
+    "invalid_url": _("This address cannot be used for the source."),
+    "missing_url": _("A pulled source needs the address of its stream or snapshot."),
+    "invalid_coordinates": _("Latitude lies between -90 and 90, longitude between -180 and 180."),
+    "invalid_zones": _("The zones are not valid."),
+    "zone_in_use": _("A scenario on this source uses a zone that would disappear; change or remove it first."),
+    "invalid_params": _("The parameters do not fit this scenario."),
+    "invalid_zone_name": _("This scenario cannot use that zone."),
+    "wrong_input_kind": _("This scenario does not take what this source delivers."),
+    "not_entitled": _("Your bureau is not entitled to this scenario."),
+    "bindings_not_pullable": _("A pulled source gives images; first remove its scenarios that take other input."),
+    "invalid_interval": _("Run it every 5 to 86,400 seconds."),
+}
+
+
+def service_message(exc) -> str:
+    """A service's refusal in the reader's language, with the service's own words for the details."""
+    lead = _CODE_TEXT.get(getattr(exc, "code", ""))
+    if lead is None or get_language().startswith("en"):
+        return exc.message
+    return f"{lead}（{exc.message}）"
+
+
 def _attach(form: forms.Form, exc, fields: tuple[str, ...]) -> None:
     """Put a service's refusal next to the field it is about, or above the form: by its code
     (``invalid_url`` → url), or by the field its message starts with ("latitude must …")."""
@@ -173,4 +199,4 @@ def _attach(form: forms.Form, exc, fields: tuple[str, ...]) -> None:
         field = first_word if first_word in fields else None
     if field is not None and field not in form.fields:
         field = None
-    form.add_error(field, exc.message)
+    form.add_error(field, service_message(exc))

@@ -28,7 +28,7 @@ from services.accounts.portal import MANAGE_ROLES, portal_view
 from services.core.errors import ApplicationError, NotFound
 from services.inference.access import inference_request_check_raw_input
 from services.sources import selectors, services
-from services.sources.forms import BindingForm, SourceForm, ZonesForm
+from services.sources.forms import BindingForm, SourceForm, ZonesForm, service_message
 from services.sources.models import Binding, Source
 
 Role = Membership.Role
@@ -301,7 +301,7 @@ def source_zones(request, actor, source_id):
         except NotFound:
             raise
         except ApplicationError as exc:
-            error = exc.message
+            error = service_message(exc)
     else:
         error = form.errors["zones"][0]
     if error is None:
@@ -330,7 +330,7 @@ def source_key(request, actor, source_id):
     except NotFound:
         raise
     except ApplicationError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, service_message(exc))
         return redirect("sources:detail", source_id=source.pk)
     response = render(request, "sources/detail.html", _detail_context(actor, source, new_key=key))
     response["Cache-Control"] = "no-store"
@@ -346,7 +346,7 @@ def source_key_revoke(request, actor, source_id):
     except NotFound:
         raise
     except ApplicationError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, service_message(exc))
     else:
         messages.success(request, _("The device key is revoked; the device can no longer push."))
     return redirect("sources:detail", source_id=source.pk)
@@ -402,7 +402,7 @@ def binding_remove(request, actor, source_id, binding_id):
     except NotFound:
         raise
     except ApplicationError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, service_message(exc))
     else:
         messages.success(request, _("“%(scenario)s” no longer runs on this source.") % {"scenario": name})
     return redirect(f"{source_url(source)}#bindings")

@@ -74,6 +74,11 @@ def test_pages_render_for_manager_operator_and_auditor(camera, manager_a, operat
     assert b"".join(frame.streaming_content)[:2] == b"\xff\xd8"
     assert _client(auditor).get(f"/sources/{camera.pk}/frame.jpg").status_code == 403
     assert "sources:frame" not in _client(auditor).get(f"/sources/{camera.pk}/").content.decode()
+    # English second: the same pages in the other language.
+    english = _client(manager_a)
+    english.cookies["django_language"] = "en"
+    text = english.get(f"/sources/{camera.pk}/").content.decode()
+    assert "Last frame and zones" in text and "Cameras and devices" in text and "Save zones" in text
     # Filters.
     assert f'data-source="{camera.pk}"' not in _client(manager_a).get("/sources/?status=offline").content.decode()
     assert f'data-source="{camera.pk}"' in _client(manager_a).get("/sources/?kind=camera").content.decode()
@@ -125,7 +130,8 @@ def test_create_form_shows_validation_errors(manager_a):
     assert half.status_code == 400 and "纬度和经度" in half.content.decode()
     # The service's own refusal (an unsupported URL scheme) is shown on the form.
     bad = client.post("/sources/new/", {"name": "a", "kind": "camera", "mode": "pull", "url": "ftp://10.0.0.1/x"})
-    assert bad.status_code == 400 and "field-error" in bad.content.decode()
+    assert bad.status_code == 400 and 'id="id_url_error"' in bad.content.decode()
+    assert "此地址不能用作接入源地址" in bad.content.decode()
     assert Source.objects.count() == 0
     made = client.post("/sources/new/", {"name": "巡逻无人机", "kind": "drone", "mode": "push",
                                          "latitude": "31.1", "longitude": "121.4"})
@@ -167,7 +173,8 @@ def test_bindings_add_edit_remove_with_errors(camera, manager_a):
     assert too_often.status_code == 400 and 'id="id_interval_s_error"' in too_often.content.decode()
     # The scenario's schema refuses the parameter (min_dwell_s is at least 10): the service says so.
     bad_params = client.post(url, {"scenario": "loitering", "interval_s": 60, "params": '{"min_dwell_s": 1}'})
-    assert bad_params.status_code == 400 and "field-error" in bad_params.content.decode()
+    assert bad_params.status_code == 400 and 'id="id_params_error"' in bad_params.content.decode()
+    assert "参数不符合该场景的要求" in bad_params.content.decode()
     assert camera.bindings.count() == 1
 
     added = client.post(url, {"scenario": "loitering", "interval_s": 45, "zone_name": "禁停区",
