@@ -36,7 +36,7 @@ def test_history_input_is_read_lazily_and_absent_input_is_none():
 def _run(run_scenario, frames, *, zone, source, start, step_s=STEP_S, params=PARAMS):
     rows = []
     for i, frame in enumerate(frames):
-        row = run_scenario("dumping-site-growth", image=frame, params={"roi": zone, **params}, source=source,
+        row = run_scenario("dumping-site-growth", image=frame, params={"zone": zone, **params}, source=source,
                            at=start + timedelta(seconds=step_s * i))
         assert row.status == "succeeded", row.error_message
         rows.append(row)

@@ -7,7 +7,8 @@ baseline_window_s`` ago, so slow, steady growth shows while seasons, shadows and
 fade out of the comparison by themselves. The comparison is the ``image_analytics`` model's change
 detection (grey-world and luminance normalisation, phase-correlation alignment, SSIM).
 
-A frame is "changed" when the changed share of the ROI reaches ``min_changed_fraction``. The alert
+The watched area is ``zone`` (as in the zone families, so a source's named zone can be bound to
+it). A frame is "changed" when the changed share of the zone reaches ``min_changed_fraction``. The alert
 fires on the first changed frame of a run: while the site keeps changing, later frames report it
 without alerting; once a frame of the source compares unchanged (the site has been still for
 ``compare_after_s``), the next change alerts again. A removal is a change too.
@@ -51,11 +52,11 @@ def change_over_time(ctx: Context, item: Item) -> Outcome:
             summary=f"no frame of this source from ≥ {minutes:g} min ago yet: nothing to compare with",
             summary_zh=f"本数据源尚无 {minutes:g} 分钟前的画面，暂无法比较",
             data={"baseline": None, "changed": False, "change_fraction": None, "image": size},
-            annotated_jpeg=_annotate(image, params, [], alert=False, caption="waiting for a baseline"),
+            annotated_jpeg=_annotate(image, {"roi": params["zone"]}, [], alert=False, caption="waiting for a baseline"),
         )
 
     result: ImageIndices = image_indices(ctx, item.content, want=list(CHANGE_INDICES), reference=reference,
-                                         roi=params["roi"])
+                                         roi=params["zone"])
     fraction = result.values["change_fraction"] or 0.0
     changed = fraction >= params["min_changed_fraction"]
     alert = is_new_change(changed, previous)
@@ -85,6 +86,6 @@ def change_over_time(ctx: Context, item: Item) -> Outcome:
             "min_changed_fraction": threshold,
             "image": size,
         },
-        annotated_jpeg=_annotate(image, params, regions, alert=changed,
+        annotated_jpeg=_annotate(image, {"roi": params["zone"]}, regions, alert=changed,
                                  caption=f"changed {fraction:.2%} in {age_s / 60:.0f} min"),
     )
