@@ -109,10 +109,19 @@ class BindingOutput(_Absolute, serializers.ModelSerializer):
                 "url": self._absolute(reverse("api-request-detail", args=[obj.last_request_id]))}
 
 
-def _body(request) -> dict:
+def _body(request, allowed: set[str] | None = None) -> dict:
     if not hasattr(request.data, "get") or isinstance(request.data, list):
         raise ApplicationError("The body must be a JSON object.", code="invalid_body")
+    if allowed is not None:
+        unknown = set(request.data) - allowed
+        if unknown:
+            raise ApplicationError(f"Unknown fields: {', '.join(sorted(map(str, unknown)))}.",
+                                   code="unknown_fields", details={"allowed": sorted(allowed)})
     return request.data
+
+
+SOURCE_FIELDS = {"name", "kind", "mode", "url", "latitude", "longitude", "address", "zones"}
+BINDING_FIELDS = {"params", "zone_name", "interval_s"}
 
 
 SOURCE_WRITE = inline_serializer("SourceWrite", fields={
@@ -152,10 +161,7 @@ class SourceListCreateApi(APIView):
     @extend_schema(operation_id="sources_create", request=SOURCE_WRITE, responses={201: SourceOutput})
     def post(self, request):
         actor = actor_from_request(request)
-        data = _body(request)
-        unknown = set(data) - {"name", "kind", "mode", "url", "latitude", "longitude", "address", "zones"}
-        if unknown:
-            raise ApplicationError(f"Unknown fields: {', '.join(sorted(map(str, unknown)))}.", code="unknown_fields")
+        data = _body(request, SOURCE_FIELDS)
         source = source_create(
             actor=actor, name=data.get("name"), kind=data.get("kind", Source.Kind.CAMERA),
             mode=data.get("mode", Source.Mode.PULL), url=data.get("url", ""), latitude=data.get("latitude"),
@@ -176,7 +182,8 @@ class SourceDetailApi(APIView):
     @extend_schema(operation_id="sources_update", request=SOURCE_WRITE, responses=SourceOutput)
     def patch(self, request, source_id):
         actor = actor_from_request(request)
-        source = source_update(actor=actor, source=source_get(actor=actor, source_id=source_id), **_body(request))
+        source = source_get(actor=actor, source_id=source_id)
+        source = source_update(actor=actor, source=source, **_body(request, SOURCE_FIELDS | {"enabled"}))
         return Response(SourceOutput(source, context={"request": request}).data)
 
     @extend_schema(operation_id="sources_delete", responses={204: None})
@@ -260,10 +267,7 @@ class SourceBindingsApi(APIView):
     def post(self, request, source_id):
         actor = actor_from_request(request)
         source = source_get(actor=actor, source_id=source_id)
-        data = _body(request)
-        unknown = set(data) - {"scenario", "params", "zone_name", "interval_s"}
-        if unknown:
-            raise ApplicationError(f"Unknown fields: {', '.join(sorted(map(str, unknown)))}.", code="unknown_fields")
+        data = _body(request, BINDING_FIELDS | {"scenario"})
         binding = binding_create(
             actor=actor, source=source, scenario_slug=data.get("scenario"), params=data.get("params"),
             zone_name=data.get("zone_name", ""), interval_s=data.get("interval_s", 60),
@@ -284,8 +288,8 @@ class BindingDetailApi(APIView):
     @extend_schema(operation_id="bindings_update", request=BINDING_WRITE, responses=BindingOutput)
     def patch(self, request, binding_id):
         actor = actor_from_request(request)
-        binding = binding_update(actor=actor, binding=binding_get(actor=actor, binding_id=binding_id),
-                                 **_body(request))
+        binding = binding_get(actor=actor, binding_id=binding_id)
+        binding = binding_update(actor=actor, binding=binding, **_body(request, BINDING_FIELDS | {"enabled"}))
         return Response(BindingOutput(binding, context={"request": request}).data)
 
     @extend_schema(operation_id="bindings_delete", responses={204: None})

@@ -167,7 +167,7 @@ def check_zones(zones: Any) -> list[dict]:
         for point in polygon:
             if (not isinstance(point, list | tuple) or len(point) != 2
                     or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in point)
-                    or not all(math.isfinite(v) and 0 <= v <= 1 for v in point)):
+                    or not all(0 <= v <= 1 for v in point)):  # NaN fails the comparison too
                 raise ApplicationError(f"zone {name!r}: every point is [x, y] with 0 ≤ x, y ≤ 1 (share of the frame).",
                                        code="invalid_zones")
             points.append([float(point[0]), float(point[1])])
@@ -377,7 +377,8 @@ def _with_zone(source: Source, params: dict, zone_name: str) -> dict:
 
 
 def _interval(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or value != int(value):
         raise ApplicationError("interval_s must be a whole number of seconds.", code="invalid_interval")
     if not MIN_INTERVAL_S <= value <= MAX_INTERVAL_S:
         raise ApplicationError(f"interval_s must be between {MIN_INTERVAL_S} and {MAX_INTERVAL_S}.",

@@ -69,6 +69,9 @@ def test_a_manager_registers_a_camera_and_its_binding(mgr, source, binding):
 
 def test_updates_deletes_and_their_audit(mgr, source, binding):
     detail = f"/api/v1/sources/{source['id']}"
+    for body in ({"actor": "x"}, {"source": "x"}, {"status": "online"}):
+        assert mgr.patch(detail, body, format="json").json()["error"]["code"] == "unknown_fields"
+        assert mgr.patch(f"/api/v1/bindings/{binding['id']}", body, format="json").status_code == 400
     changed = mgr.patch(detail, {"name": "东门路口 2 号", "enabled": False}, format="json").json()
     assert changed["name"] == "东门路口 2 号" and changed["enabled"] is False
     patched = mgr.patch(f"/api/v1/bindings/{binding['id']}", {"interval_s": 10, "enabled": False}, format="json")
