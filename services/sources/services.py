@@ -529,11 +529,13 @@ def _next_pull(source: Source, now: datetime) -> datetime:
 
 
 def _store_frame(source: Source, jpeg: bytes) -> None:
-    # Write over the one file of this source; a storage that renames on collision gets the old one removed.
+    # One file per source: a storage that renames on collision leaves the old one, removed once the
+    # row points at the new one.
     old = source.last_frame.name if source.last_frame else ""
     source.last_frame.save("frame.jpg", ContentFile(jpeg), save=False)
     if old and old != source.last_frame.name:
-        source.last_frame.storage.delete(old)
+        storage = source.last_frame.storage
+        transaction.on_commit(lambda: storage.delete(old))
 
 
 def source_pull(*, source_id, now: datetime | None = None) -> PullOutcome:
@@ -560,7 +562,9 @@ def source_pull(*, source_id, now: datetime | None = None) -> PullOutcome:
         return PullOutcome(ok=False, error=exc.message)
     outcome = PullOutcome(ok=True)
     with transaction.atomic():
-        locked = Source.objects.select_for_update().select_related("bureau").get(pk=source.pk)
+        locked = Source.objects.select_for_update().select_related("bureau").filter(pk=source.pk).first()
+        if locked is None:  # deleted while its frame was on the way
+            return PullOutcome(ok=False, error="the source was deleted")
         _store_frame(locked, frame.jpeg)
         locked.status = Source.Status.ONLINE
         locked.last_seen_at = now
@@ -586,7 +590,9 @@ def source_pull(*, source_id, now: datetime | None = None) -> PullOutcome:
 
 def _record_failure(source: Source, message: str, now: datetime) -> None:
     with transaction.atomic():
-        locked = Source.objects.select_for_update().get(pk=source.pk)
+        locked = Source.objects.select_for_update().filter(pk=source.pk).first()
+        if locked is None:
+            return
         locked.consecutive_failures += 1
         locked.last_error = message[:2000]
         if locked.consecutive_failures >= settings.CITYAI_SOURCES_OFFLINE_AFTER:
