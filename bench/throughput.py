@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,18 +134,10 @@ def chart(results: dict, path: Path) -> None:
     img.save(path)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=48, help="requests per measurement")
-    parser.add_argument("--concurrency", default="1,4,16")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved A/B rounds; medians are reported")
-    parser.add_argument("--worker-concurrency", type=int, default=16)
-    parser.add_argument("--worker-pool", default="threads")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    args = parser.parse_args()
-    concurrencies = [int(c) for c in args.concurrency.split(",")]
-    args.out.mkdir(parents=True, exist_ok=True)
-
+@contextmanager
+def running_platform(*, worker_pool: str = "threads", worker_concurrency: int = 16, models=None):
+    """Migrate, seed a bench bureau with an API key, start Triton, one worker and gunicorn; yields
+    (api_key, web_port, {"worker": Popen, "web": Popen}) and stops everything afterwards."""
     call_command("migrate", verbosity=0)
     call_command("load_catalog", verbosity=0)
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
@@ -156,7 +149,7 @@ def main() -> None:
     log_dir = ROOT / "var" / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)
     server = LocalTritonServer(settings.TRITON_MODEL_REPOSITORY, http_port=free_port(), grpc_port=free_port(),
-                               metrics_port=free_port(), models=["object_detector", "ocr", "signal_analytics"],
+                               metrics_port=free_port(), models=models or ["object_detector", "ocr", "signal_analytics"],
                                log_path=log_dir / "triton.log")
     server.start()
     server.wait_ready()
@@ -167,7 +160,7 @@ def main() -> None:
     procs = {
         "worker": subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "cityai", "worker", "-Q", "high,normal,bulk", "--pool",
-             args.worker_pool, "--concurrency", str(args.worker_concurrency), "--loglevel", "WARNING",
+             worker_pool, "--concurrency", str(worker_concurrency), "--loglevel", "WARNING",
              "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=env, stdout=open(log_dir / "worker.log", "ab"), stderr=subprocess.STDOUT,
         ),
@@ -177,9 +170,6 @@ def main() -> None:
             cwd=ROOT, env=env, stdout=open(log_dir / "web.log", "ab"), stderr=subprocess.STDOUT,
         ),
     }
-    url = f"http://127.0.0.1:{web_port}/api/v1/requests?wait=30"
-    session = requests.Session()
-    session.headers["Authorization"] = f"Api-Key {key}"
     try:
         for _ in range(150):
             try:
@@ -187,8 +177,38 @@ def main() -> None:
                     break
             except requests.RequestException:
                 time.sleep(0.2)
+        yield key, web_port, procs
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            proc.wait(30)
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=48, help="requests per measurement")
+    parser.add_argument("--concurrency", default="1,4,16")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved A/B rounds; medians are reported")
+    parser.add_argument("--worker-concurrency", type=int, default=16)
+    parser.add_argument("--worker-pool", default="threads")
+    parser.add_argument("--cases", default="cheap,detector,ocr", help="which cases to run (first word of the label)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    with running_platform(worker_pool=args.worker_pool, worker_concurrency=args.worker_concurrency) as platform_run:
+        key, web_port, procs = platform_run
+        url = f"http://127.0.0.1:{web_port}/api/v1/requests?wait=30"
+        session = requests.Session()
+        session.headers["Authorization"] = f"Api-Key {key}"
         results: dict = {}
+        wanted = set(args.cases.split(","))
         for label, (slug, field, filename) in CASES.items():
+            if label.split()[0] not in wanted:
+                continue
             raw = (EXAMPLES / filename).read_bytes()
             content = raw if field == "image" else json.loads(raw)
             calls = triton_calls(slug, field, content)
@@ -233,12 +253,6 @@ def main() -> None:
         (args.out / "throughput.json").write_text(json.dumps(report, indent=2))
         chart(results, args.out / "throughput.png")
         print(f"wrote {args.out / 'throughput.json'} and {args.out / 'throughput.png'}")
-    finally:
-        for proc in procs.values():
-            proc.terminate()
-        for proc in procs.values():
-            proc.wait(30)
-        server.stop()
 
 
 if __name__ == "__main__":

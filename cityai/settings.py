@@ -112,6 +112,8 @@ CITYAI_MAX_IMAGE_PIXELS = env_int("CITYAI_MAX_IMAGE_PIXELS", 40_000_000)
 CITYAI_MAX_TEXT_CHARS = env_int("CITYAI_MAX_TEXT_CHARS", 20_000)
 CITYAI_MAX_SERIES_POINTS = env_int("CITYAI_MAX_SERIES_POINTS", 100_000)
 CITYAI_MAX_WAIT_SECONDS = env_int("CITYAI_MAX_WAIT_SECONDS", 30)
+# Workers keep scenario and bureau rows this long before reading them again (services/core/cache.py).
+CITYAI_ROW_CACHE_SECONDS = env_float("CITYAI_ROW_CACHE_SECONDS", 30.0)
 # How far ahead of our clock a source's capture time may be (device clocks drift).
 CITYAI_CAPTURE_CLOCK_SKEW_SECONDS = env_int("CITYAI_CAPTURE_CLOCK_SKEW_SECONDS", 120)
 # Work a bureau may have waiting at once; past it new requests get 503 with Retry-After.

@@ -11,9 +11,9 @@ logger = logging.getLogger(__name__)
 
 
 @receiver(request_finished, dispatch_uid="events_record_request")
-def _record(sender, request_id, **kwargs) -> None:
+def _record(sender, request_id, request=None, **kwargs) -> None:
     # The request is finished and committed; a failure here must not reach the worker as an error.
     try:
-        event_record_from_request(request_id=request_id)
+        event_record_from_request(request_id=request_id, request=request)
     except Exception:
         logger.exception("recording an event for request %s failed", request_id)

@@ -76,19 +76,23 @@ def _excerpt(request: InferenceRequest) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
 
 
-def event_record_from_request(*, request_id) -> Event | None:
+def event_record_from_request(*, request_id, request: InferenceRequest | None = None) -> Event | None:
     """Turn a finished request whose rule fired into an event, or an occurrence of the open event of
     the same scenario and source within the merge window (the same submitting and responsible
-    bureaus too, since they decide who sees it). Safe to call twice for one request."""
-    request = (
-        InferenceRequest.objects.select_related("scenario__domain", "scenario__owner_bureau", "bureau")
-        .filter(pk=request_id)
-        .first()
-    )
+    bureaus too, since they decide who sees it). Safe to call twice for one request.
+
+    ``request`` is the finished row as the worker recorded it (saves reading it again); without it,
+    the row is read. An event is seen when its input was captured (a camera frame's time)."""
+    if request is None:
+        request = (
+            InferenceRequest.objects.select_related("scenario__domain", "scenario__owner_bureau", "bureau")
+            .filter(pk=request_id)
+            .first()
+        )
     if request is None or request.status != InferenceRequest.Status.SUCCEEDED or not request.alert:
         return None
     scenario = request.scenario
-    seen_at = request.created_at
+    seen_at = request.captured_at
     with transaction.atomic():
         # Serialise recorders of the same scenario and source, so that two alerts arriving together
         # cannot both open a new event; different sources do not wait for each other.

@@ -11,15 +11,18 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
+from services.accounts.models import Bureau
 from services.accounts.selectors import Actor
 from services.catalog.models import Entitlement, Scenario
 from services.catalog.params import resolve_params
 from services.catalog.selectors import scenario_get_runnable
+from services.core.cache import cached_row
 from services.core.errors import ApplicationError, Conflict, PermissionDenied, Throttled
 from services.inference import pipelines, triton
 from services.inference.inputs import CheckedInput, reject_nul
@@ -248,47 +251,75 @@ def _backoff(attempt: int) -> float:
     return min(60.0, base) * random.uniform(0.8, 1.2)
 
 
+_CLAIM_SQL = """
+UPDATE {table} SET status = %s, claim_token = %s, lease_expires_at = %s, attempts = attempts + 1,
+       started_at = COALESCE(started_at, %s)
+ WHERE id = %s AND (status = %s OR (status = %s AND lease_expires_at < %s))
+RETURNING {columns}
+"""
+
+
 def _claim(request_id: str) -> tuple[uuid.UUID | None, InferenceRequest | None]:
+    """Claim a request by a conditional UPDATE that returns the claimed row (one round trip).
+
+    Returns (token, request) when this worker now holds it, else (None, None)."""
     now = timezone.now()
     token = uuid.uuid4()
-    claimable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease_expires_at__lt=now)
-    changed = (
-        InferenceRequest.objects.filter(pk=request_id)
-        .filter(claimable)
-        .update(
-            status=Status.RUNNING,
-            claim_token=token,
-            lease_expires_at=now + timedelta(seconds=settings.CITYAI_CLAIM_LEASE_SECONDS),
-            attempts=F("attempts") + 1,
-        )
-    )
-    request = InferenceRequest.objects.select_related("scenario", "bureau").filter(pk=request_id).first()
-    return (token if changed == 1 else None), request
+    meta = InferenceRequest._meta
+    quote = connection.ops.quote_name
+    sql = _CLAIM_SQL.format(table=quote(meta.db_table),
+                            columns=", ".join(quote(f.column) for f in meta.concrete_fields))
+    values = [
+        ("status", Status.RUNNING), ("claim_token", token),
+        ("lease_expires_at", now + timedelta(seconds=settings.CITYAI_CLAIM_LEASE_SECONDS)), ("started_at", now),
+        ("id", request_id), ("status", Status.QUEUED), ("status", Status.RUNNING), ("lease_expires_at", now),
+    ]
+    try:
+        params = [meta.get_field(name).get_db_prep_value(value, connection) for name, value in values]
+    except ValidationError:
+        return None, None  # not a request id at all
+    claimed = list(InferenceRequest.objects.raw(sql, params))
+    if not claimed:
+        return None, None
+    request = claimed[0]
+    # Catalog rows change rarely; a worker reads each scenario and bureau once a minute, not per request.
+    request.scenario = cached_row(Scenario, request.scenario_id, "domain", "owner_bureau")
+    request.bureau = cached_row(Bureau, request.bureau_id)
+    return token, request
 
 
 def _finish(request: InferenceRequest, token: uuid.UUID, **values: Any) -> bool:
-    """Record the end of a request if this worker still holds its claim; exactly one writer wins."""
+    """Record the end of a request if this worker still holds its claim; exactly one writer wins.
+
+    One UPDATE in autocommit: the row is the record, so nothing else needs the same transaction."""
     values.setdefault("finished_at", timezone.now())
     values["total_ms"] = (values["finished_at"] - request.created_at).total_seconds() * 1000
-    with transaction.atomic():
-        changed = InferenceRequest.objects.filter(pk=request.pk, status=Status.RUNNING, claim_token=token).update(
-            claim_token=None, lease_expires_at=None, **values
-        )
-        if changed != 1:
-            logger.warning("request %s: claim lost before finishing; this result is discarded", request.pk)
-            return False
-        transaction.on_commit(lambda: _announce_finished(request.pk))
+    if request.started_at is not None:
+        values["queue_ms"] = (request.started_at - request.created_at).total_seconds() * 1000
+    values.update(claim_token=None, lease_expires_at=None)
+    changed = InferenceRequest.objects.filter(pk=request.pk, status=Status.RUNNING, claim_token=token).update(
+        **values
+    )
+    if changed != 1:
+        logger.warning("request %s: claim lost before finishing; this result is discarded", request.pk)
+        return False
+    for name, value in values.items():
+        setattr(request, name, value)
+    transaction.on_commit(lambda: _announce_finished(request))
     return True
 
 
-def _announce_finished(request_id) -> None:
+def _announce_finished(request: InferenceRequest) -> None:
     """Subscribers (metering, events, webhooks) first; waiting API calls are woken last, so that a
-    caller who sees the result also sees everything recorded about it."""
+    caller who sees the result also sees everything recorded about it. Subscribers get the finished
+    row as recorded (``request``), so that none of them needs to read it again."""
     # One failing subscriber must not keep the others (or the waiting caller) from hearing of it.
-    for receiver, result in request_finished.send_robust(sender=InferenceRequest, request_id=request_id):
+    for receiver, result in request_finished.send_robust(
+        sender=InferenceRequest, request_id=request.pk, request=request
+    ):
         if isinstance(result, Exception):
-            logger.error("request %s: %s failed on request_finished: %r", request_id, receiver, result)
-    publish_finished(request_id)
+            logger.error("request %s: %s failed on request_finished: %r", request.pk, receiver, result)
+    publish_finished(request.pk)
 
 
 def _fail(request: InferenceRequest, token: uuid.UUID, code: str, message: str, **values: Any) -> bool:
@@ -306,22 +337,16 @@ def _load_item(request: InferenceRequest) -> pipelines.Item:
 def inference_request_execute(*, request_id: str) -> ExecuteOutcome:
     """Run one request. Safe to call twice for the same id: only the holder of the claim works."""
     token, request = _claim(request_id)
-    if request is None:
-        logger.warning("request %s does not exist; nothing to do", request_id)
-        return ExecuteOutcome("skipped")
     if token is None:
-        if request.status == Status.RUNNING and request.lease_expires_at is not None:
+        state = InferenceRequest.objects.filter(pk=request_id).values("status", "lease_expires_at").first()
+        if state is None:
+            logger.warning("request %s does not exist; nothing to do", request_id)
+        elif state["status"] == Status.RUNNING and state["lease_expires_at"] is not None:
             # Someone holds it; if that worker died, the lease runs out and we take over then.
-            wait = (request.lease_expires_at - timezone.now()).total_seconds() + 1
+            wait = (state["lease_expires_at"] - timezone.now()).total_seconds() + 1
             return ExecuteOutcome("retry", retry_in=max(1.0, wait))
         return ExecuteOutcome("skipped")
 
-    started = timezone.now()
-    first_start = request.started_at is None
-    if first_start:
-        InferenceRequest.objects.filter(pk=request.pk).update(
-            started_at=started, queue_ms=(started - request.created_at).total_seconds() * 1000
-        )
     ctx = pipelines.Context(
         priority=TIER_PRIORITY.get(request.tier, 0),
         timeout_s=settings.TRITON_TIMEOUT_SECONDS,

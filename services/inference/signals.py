@@ -2,5 +2,6 @@
 
 from django.dispatch import Signal
 
-# Sent after the transaction that finished a request commits; kwargs: request (InferenceRequest).
+# Sent after the write that finished a request commits; kwargs: request_id, and request (the finished
+# InferenceRequest as recorded, with scenario and bureau loaded) when the sender has it.
 request_finished = Signal()

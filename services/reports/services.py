@@ -55,10 +55,15 @@ def _lock_usage_table(mode: str) -> None:
             cursor.execute(f"LOCK TABLE {UsageDaily._meta.db_table} IN {mode} MODE")
 
 
-def usage_meter_request(*, request_id) -> bool:
+def usage_meter_request(*, request_id, request: InferenceRequest | None = None) -> bool:
     """Add one finished request to its day's aggregate; True if it was counted now, False if it
-    was counted before, is not finished, or does not exist. Safe to call any number of times."""
-    row = InferenceRequest.objects.filter(pk=request_id, status__in=TERMINAL).values(*_METER_FIELDS).first()
+    was counted before, is not finished, or does not exist. Safe to call any number of times.
+
+    ``request`` is the finished row as the worker recorded it (saves reading it again)."""
+    if request is not None and request.status in TERMINAL:
+        row = {name: getattr(request, name) for name in _METER_FIELDS}
+    else:
+        row = InferenceRequest.objects.filter(pk=request_id, status__in=TERMINAL).values(*_METER_FIELDS).first()
     if row is None:
         return False
     day = row["created_at"].astimezone(metering_zone()).date()

@@ -35,8 +35,9 @@ def request_finished_data(request: InferenceRequest) -> dict:
 
 
 @receiver(request_finished, dispatch_uid="webhooks_request_finished")
-def _request_finished(sender, request_id, **kwargs) -> None:
-    request = InferenceRequest.objects.select_related("scenario").filter(pk=request_id).first()
+def _request_finished(sender, request_id, request=None, **kwargs) -> None:
+    if request is None:
+        request = InferenceRequest.objects.select_related("scenario").filter(pk=request_id).first()
     if request is None or request.api_client_id is None:
         return
     webhook_event_emit(api_client_id=request.api_client_id, event="request.finished", object_id=request.pk,
