@@ -144,7 +144,9 @@ def running_platform(*, worker_pool: str = "threads", worker_concurrency: int = 
     bureau = bureau_upsert(slug="bench", name_zh="压测局", name_en="Benchmark bureau")
     for scenario in Scenario.objects.filter(slug__in=[c[0] for c in CASES.values()]):
         entitlement_upsert(bureau=bureau, scenario=scenario, daily_quota=10_000_000)
-    _, key = api_client_create(bureau=bureau, name=f"bench {time.time():.0f}")
+    client, key = api_client_create(bureau=bureau, name=f"bench {time.time():.0f}")
+    client.rate_limit_per_minute = 0  # the load generator must not be throttled like a department
+    client.save(update_fields=["rate_limit_per_minute"])
 
     log_dir = ROOT / "var" / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -161,6 +161,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 CELERY_TASK_DEFAULT_QUEUE = "normal"
+# Celery's Django fixup closes every database connection before and after each task unless this is
+# set; a new PostgreSQL connection per request cost more CPU than the request itself. Workers keep
+# their connections like web requests do instead: cityai/celery.py closes only broken or expired
+# ones (DATABASE_CONN_MAX_AGE, health checks) around each task.
+CELERY_DB_REUSE_MAX = 10**9
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Events: repeated firings of a scenario from one source within this window merge into one event;
@@ -285,3 +290,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("CITYAI_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+

@@ -110,6 +110,11 @@ class Entitlement(models.Model):
     daily_quota = models.PositiveIntegerField(default=1000)
     monthly_compute_budget_s = models.PositiveIntegerField(default=36_000)
     tier = models.CharField(max_length=8, choices=Tier.choices, default=Tier.NORMAL)
+    # Today's accepted requests, counted by the submit path's quota reservation (one conditional
+    # UPDATE instead of a row lock held while each request is stored); recounted from the request
+    # rows on the first submit of each day.
+    quota_day = models.DateField(null=True, blank=True, editable=False)
+    quota_used = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["bureau", "scenario"], name="entitlement_unique")]

@@ -91,54 +91,66 @@ def event_record_from_request(*, request_id, request: InferenceRequest | None = 
         )
     if request is None or request.status != InferenceRequest.Status.SUCCEEDED or not request.alert:
         return None
-    scenario = request.scenario
     seen_at = request.captured_at
-    with transaction.atomic():
+    try:
+        with transaction.atomic():
+            return _record_in_transaction(request, seen_at)
+    except IntegrityError:
+        # Another recorder of the same request won (its occurrence row is unique per request).
+        return Event.objects.filter(occurrences__request=request).first()
+
+
+def _record_in_transaction(request: InferenceRequest, seen_at) -> Event:
+    scenario = request.scenario
+    if request.source and connection.vendor == "postgresql":
         # Serialise recorders of the same scenario and source, so that two alerts arriving together
-        # cannot both open a new event; different sources do not wait for each other.
+        # cannot both open a new event; different sources do not wait for each other. Alerts without
+        # a source never merge, so they need no lock (the unique occurrence keeps them idempotent).
+        # SQLite (the embedded default) lets one writer at a time anyway.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"events:{scenario.pk}:{request.source}"])
-        done = EventOccurrence.objects.select_related("event").filter(request=request).first()
-        if done is not None:
-            return done.event
-        bureau = responsible_bureau(request)
-        window = policy.merge_window(scenario)
-        # Without a source there is no "same source": such alerts never merge.
-        open_event = request.source and (
-            Event.objects.select_for_update()
-            .filter(scenario=scenario, source=request.source, bureau=bureau, source_bureau=request.bureau,
-                    status__in=Event.OPEN, last_seen_at__gte=seen_at - window, first_seen_at__lte=seen_at + window)
-            .order_by("-last_seen_at")
-            .first()
-        )
-        if open_event:
-            open_event.occurrence_count += 1
-            if seen_at >= open_event.last_seen_at:
-                open_event.last_seen_at = seen_at
-                open_event.last_request = request
-                open_event.summary = (request.result or {}).get("summary", "")[:500]
-                open_event.values = evidence_values(request.result or {})
-            open_event.save(update_fields=["occurrence_count", "last_seen_at", "last_request", "summary", "values",
-                                           "updated_at"])
-            EventOccurrence.objects.create(event=open_event, request=request, seen_at=seen_at)
-            _announce(open_event.pk, "merged")
-            return open_event
-        event = Event.objects.create(
-            scenario=scenario,
-            bureau=bureau,
-            source_bureau=request.bureau,
-            source=request.source,
-            severity=policy.severity_for(scenario),
-            first_request=request,
-            last_request=request,
-            summary=(request.result or {}).get("summary", "")[:500],
-            excerpt=_excerpt(request),
-            values=evidence_values(request.result or {}),
-            first_seen_at=seen_at,
-            last_seen_at=seen_at,
-        )
-        EventOccurrence.objects.create(event=event, request=request, seen_at=seen_at)
-        _announce(event.pk, "created")
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                           [f"events:{scenario.pk}:{request.source}"])
+    done = EventOccurrence.objects.select_related("event").filter(request=request).first()
+    if done is not None:
+        return done.event
+    bureau = responsible_bureau(request)
+    window = policy.merge_window(scenario)
+    # Without a source there is no "same source": such alerts never merge.
+    open_event = request.source and (
+        Event.objects.select_for_update()
+        .filter(scenario=scenario, source=request.source, bureau=bureau, source_bureau=request.bureau,
+                status__in=Event.OPEN, last_seen_at__gte=seen_at - window, first_seen_at__lte=seen_at + window)
+        .order_by("-last_seen_at")
+        .first()
+    )
+    if open_event:
+        open_event.occurrence_count += 1
+        if seen_at >= open_event.last_seen_at:
+            open_event.last_seen_at = seen_at
+            open_event.last_request = request
+            open_event.summary = (request.result or {}).get("summary", "")[:500]
+            open_event.values = evidence_values(request.result or {})
+        open_event.save(update_fields=["occurrence_count", "last_seen_at", "last_request", "summary", "values",
+                                       "updated_at"])
+        EventOccurrence.objects.create(event=open_event, request=request, seen_at=seen_at)
+        _announce(open_event.pk, "merged")
+        return open_event
+    event = Event.objects.create(
+        scenario=scenario,
+        bureau=bureau,
+        source_bureau=request.bureau,
+        source=request.source,
+        severity=policy.severity_for(scenario),
+        first_request=request,
+        last_request=request,
+        summary=(request.result or {}).get("summary", "")[:500],
+        excerpt=_excerpt(request),
+        values=evidence_values(request.result or {}),
+        first_seen_at=seen_at,
+        last_seen_at=seen_at,
+    )
+    EventOccurrence.objects.create(event=event, request=request, seen_at=seen_at)
+    _announce(event.pk, "created")
     return event
 
 

@@ -86,6 +86,9 @@ class InferenceRequest(models.Model):
             models.Index(fields=["bureau", "-created_at"], name="request_bureau_recent"),
             models.Index(fields=["bureau", "scenario", "created_at"], name="request_bureau_scenario_day"),
             models.Index(fields=["status", "next_attempt_at"], name="request_status_due"),
+            # The submit path counts a bureau's waiting work: a small index of only the waiting rows.
+            models.Index(fields=["bureau", "tier"], name="request_waiting",
+                         condition=models.Q(status__in=["queued", "running"])),
             models.Index(fields=["bureau", "scenario", "source", "-captured_at"], name="request_source_history"),
         ]
         constraints = [

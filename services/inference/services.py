@@ -11,10 +11,11 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Case, Count, F, Q, Sum, Value, When
 from django.utils import timezone
 
 from services.accounts.models import Bureau
@@ -62,45 +63,85 @@ def _enqueue(request: InferenceRequest, countdown: float = 0) -> None:
         logger.exception("could not enqueue request %s; the reaper will retry", request.id)
 
 
-def _check_quota(entitlement: Entitlement, bureau) -> None:
-    now = timezone.localtime()
-    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    used = InferenceRequest.objects.filter(
-        bureau=bureau, scenario=entitlement.scenario, created_at__gte=day_start
-    ).count()
-    if used >= entitlement.daily_quota:
-        retry_after = int((day_start + timedelta(days=1) - now).total_seconds())
+def _check_limits(entitlement: Entitlement, bureau, now) -> str:
+    """Refuse work past the month's compute budget or the bureau's backlog cap, and return the tier
+    the request runs in (see ``fair_tier``). Two aggregate queries and no lock: both limits bound
+    load rather than meter it, so a few requests racing past them together is harmless."""
+    used_ms = month_compute_ms(bureau_id=bureau.pk, scenario_id=entitlement.scenario_id, now=now)
+    _check_budget(entitlement, used_ms / 1000, now)
+    waiting = InferenceRequest.objects.filter(bureau=bureau, status__in=(Status.QUEUED, Status.RUNNING)).aggregate(
+        backlog=Count("id"), in_tier=Count("id", filter=Q(status=Status.QUEUED, tier=entitlement.tier))
+    )
+    if waiting["backlog"] >= settings.CITYAI_MAX_QUEUED_PER_BUREAU:
         raise Throttled(
-            f"Daily quota of {entitlement.daily_quota} requests for {entitlement.scenario.slug!r} is used up.",
-            code="quota_exceeded",
-            retry_after=retry_after,
-            details={"quota": entitlement.daily_quota, "used": used},
-        )
-    _check_budget(entitlement, bureau, now)
-    backlog = InferenceRequest.objects.filter(bureau=bureau, status__in=(Status.QUEUED, Status.RUNNING)).count()
-    if backlog >= settings.CITYAI_MAX_QUEUED_PER_BUREAU:
-        raise Throttled(
-            f"Your bureau already has {backlog} requests waiting; try again shortly.",
+            f"Your bureau already has {waiting['backlog']} requests waiting; try again shortly.",
             code="queue_full",
             status=503,
             retry_after=5,
         )
+    return fair_tier(tier=entitlement.tier, waiting_in_tier=waiting["in_tier"])
 
 
-def month_compute_ms(*, bureau, scenario, now=None) -> float:
-    """Triton compute (ms) this bureau spent on this scenario since the start of the local month.
+def _reserve_quota(entitlement: Entitlement, bureau, now) -> None:
+    """Take one of today's requests from the daily quota, or refuse with 429.
 
-    Summed from the request rows rather than read from the reports app's daily aggregates: inference
-    may not import reports, the aggregates lag behind the signal that fills them (a budget must see
-    the request that finished a second ago), and the (bureau, scenario, created_at) index makes the
-    sum a range scan over one month of one scenario — at the daily quotas we allow, a few 10k rows.
+    One conditional UPDATE of the entitlement's day counter, in autocommit: concurrent submits never
+    take more than the quota (the database serialises the UPDATEs), and no lock is held while the
+    request is stored — holding the entitlement's row lock across the insert made every submit of a
+    busy scenario wait in line. The first submit of a day recounts the day from the request rows, so
+    the counter cannot drift from the record for longer than a day. ``_release_quota`` gives the
+    request back when storing it fails."""
+    today = now.date()
+    recount = 0
+    if entitlement.quota_day != today:
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        recount = InferenceRequest.objects.filter(
+            bureau=bureau, scenario=entitlement.scenario_id, created_at__gte=day_start
+        ).count()
+    same_day = Q(quota_day=today)
+    taken = Entitlement.objects.filter(pk=entitlement.pk).filter(
+        (same_day & Q(quota_used__lt=F("daily_quota"))) | (~same_day & Q(daily_quota__gt=recount))
+    ).update(
+        # Both SET expressions see the row as it was (SQL semantics), so the CASE reads the old day.
+        quota_used=Case(When(same_day, then=F("quota_used") + 1), default=Value(recount + 1)),
+        quota_day=today,
+    )
+    if not taken:
+        retry_after = int((now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+                           - now).total_seconds())
+        raise Throttled(
+            f"Daily quota of {entitlement.daily_quota} requests for {entitlement.scenario.slug!r} is used up.",
+            code="quota_exceeded",
+            retry_after=retry_after,
+            details={"quota": entitlement.daily_quota, "used": entitlement.daily_quota},
+        )
+
+
+def _release_quota(entitlement: Entitlement, now) -> None:
+    Entitlement.objects.filter(pk=entitlement.pk, quota_day=now.date(), quota_used__gt=0).update(
+        quota_used=F("quota_used") - 1
+    )
+
+
+def month_compute_ms(*, bureau_id, scenario_id, now) -> float:
+    """Triton compute (ms) a bureau spent on a scenario since the start of the local month.
+
+    Summed from the request rows (inference may not import the reports' aggregates, which also lag
+    behind), in two parts so that the cost stays flat as the month fills: the requests created
+    before the last full hour less ten minutes — all finished by now, since no request runs that
+    long — are summed once per hour and process, and only the last hour or so is summed each time.
     """
-    now = timezone.localtime(now)
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    total = InferenceRequest.objects.filter(
-        bureau=bureau, scenario=scenario, created_at__gte=month_start
-    ).aggregate(ms=Sum("compute_ms"))["ms"]
-    return float(total or 0.0)
+    sealed_until = max(month_start, now.replace(minute=0, second=0, microsecond=0) - timedelta(minutes=10))
+    rows = InferenceRequest.objects.filter(bureau_id=bureau_id, scenario_id=scenario_id)
+    key = f"cityai:month-compute:{bureau_id}:{scenario_id}:{sealed_until.isoformat()}"
+    sealed = cache.get(key)
+    if sealed is None:
+        sealed = rows.filter(created_at__gte=month_start, created_at__lt=sealed_until).aggregate(
+            ms=Sum("compute_ms"))["ms"] or 0.0
+        cache.set(key, sealed, timeout=2 * 3600)
+    recent = rows.filter(created_at__gte=sealed_until).aggregate(ms=Sum("compute_ms"))["ms"] or 0.0
+    return float(sealed + recent)
 
 
 def _next_month(moment):
@@ -108,10 +149,13 @@ def _next_month(moment):
     return (first + timedelta(days=32)).replace(day=1)
 
 
-def _check_budget(entitlement: Entitlement, bureau, now) -> None:
+def _check_budget(entitlement: Entitlement, used_s: float, now) -> None:
     """Refuse new work once the month's compute budget is spent (work already accepted still runs,
-    so a month can overshoot by what was in flight; the budget bounds, it does not meter exactly)."""
-    used_s = month_compute_ms(bureau=bureau, scenario=entitlement.scenario, now=now) / 1000
+    so a month can overshoot by what was in flight; the budget bounds, it does not meter exactly).
+
+    Summed from the request rows rather than read from the reports app's daily aggregates: inference
+    may not import reports, and the aggregates lag behind the signal that fills them (a budget must
+    see the request that finished a second ago)."""
     budget_s = entitlement.monthly_compute_budget_s
     if used_s >= budget_s:
         retry_after = int((_next_month(now) - now).total_seconds())
@@ -123,7 +167,7 @@ def _check_budget(entitlement: Entitlement, bureau, now) -> None:
         )
 
 
-def fair_tier(*, bureau, tier: str) -> str:
+def fair_tier(*, tier: str, waiting_in_tier: int) -> str:
     """The queue this bureau's next request goes to: its entitled tier, or bulk past its fair share.
 
     Queues are consumed in strict order (high, normal, bulk), so a bureau that floods its own tier
@@ -133,8 +177,7 @@ def fair_tier(*, bureau, tier: str) -> str:
     """
     if tier == Entitlement.Tier.BULK:
         return tier
-    waiting = InferenceRequest.objects.filter(bureau=bureau, status=Status.QUEUED, tier=tier).count()
-    return Entitlement.Tier.BULK if waiting >= settings.CITYAI_FAIR_SHARE_QUEUED else tier
+    return Entitlement.Tier.BULK if waiting_in_tier >= settings.CITYAI_FAIR_SHARE_QUEUED else tier
 
 
 def inference_request_submit(
@@ -178,10 +221,12 @@ def inference_request_submit(
     if len(source) > 200 or not source.isprintable():
         raise ApplicationError("source must be at most 200 printable characters.", code="invalid_source")
     _check_captured_at(captured_at)
+    now = timezone.localtime()
+    entitlement.scenario = scenario
+    tier = _check_limits(entitlement, bureau, now)
+    _reserve_quota(entitlement, bureau, now)
     try:
         with transaction.atomic():
-            Entitlement.objects.select_for_update().filter(pk=entitlement.pk).first()
-            _check_quota(entitlement, bureau)
             request = InferenceRequest(
                 bureau=bureau,
                 scenario=scenario,
@@ -196,7 +241,7 @@ def inference_request_submit(
                 input_sha256=checked.sha256,
                 input_bytes=checked.size,
                 params=resolved,
-                tier=fair_tier(bureau=bureau, tier=entitlement.tier),
+                tier=tier,
                 next_attempt_at=timezone.now(),
             )
             request.created_at = timezone.now()
@@ -206,11 +251,15 @@ def inference_request_submit(
             request.save()
             transaction.on_commit(lambda: _enqueue(request))
     except IntegrityError:
+        _release_quota(entitlement, now)
         # Two submits raced on one idempotency key: the other one won.
         existing = _idempotent_match(bureau, idempotency_key, scenario_slug, checked) if idempotency_key else None
         if existing is None:
             raise
         return existing, False
+    except BaseException:
+        _release_quota(entitlement, now)
+        raise
     return request, True
 
 

@@ -68,32 +68,34 @@ def usage_meter_request(*, request_id, request: InferenceRequest | None = None) 
         return False
     day = row["created_at"].astimezone(metering_zone()).date()
     key = {"day": day, "bureau_id": row["bureau_id"], "scenario_id": row["scenario_id"]}
-    with transaction.atomic():
-        # The aggregate table first (see the module docstring), then the mark.
-        UsageDaily.objects.bulk_create([UsageDaily(**key)], ignore_conflicts=True)
-        usage = UsageDaily.objects.select_for_update().get(**key)
-        try:
-            with transaction.atomic():
-                MeteredRequest.objects.create(request_id=row["id"])
-        except IntegrityError:
-            if usage.requests == 0:
-                usage.delete()  # the row created just above for nothing
-            return False
-        succeeded = row["status"] == Status.SUCCEEDED
-        usage.requests += 1
-        usage.succeeded += succeeded
-        usage.failed += not succeeded
-        usage.alerts += bool(succeeded and row["alert"])
-        usage.compute_ms += row["compute_ms"] or 0.0
-        usage.queue_ms += row["queue_ms"] or 0.0
-        usage.input_bytes += row["input_bytes"] or 0
-        hist = metering.add(metering.empty(), usage.latency_hist)
-        if succeeded and row["total_ms"] is not None:
-            usage.latency_ms += row["total_ms"]
-            hist[metering.bucket_of(row["total_ms"])] += 1
-        usage.latency_hist = hist
-        usage.save()
+    try:
+        with transaction.atomic():
+            # The aggregate table first (see the module docstring), then the mark, then the row lock:
+            # the day's row is the hottest row of a busy scenario, so it is locked last and held
+            # only for its own update. A mark that exists already undoes it all (counted before).
+            UsageDaily.objects.bulk_create([UsageDaily(**key)], ignore_conflicts=True)
+            MeteredRequest.objects.create(request_id=row["id"])
+            _add_to_usage(UsageDaily.objects.select_for_update().get(**key), row)
+    except IntegrityError:
+        return False
     return True
+
+
+def _add_to_usage(usage: UsageDaily, row: dict) -> None:
+    succeeded = row["status"] == Status.SUCCEEDED
+    usage.requests += 1
+    usage.succeeded += succeeded
+    usage.failed += not succeeded
+    usage.alerts += bool(succeeded and row["alert"])
+    usage.compute_ms += row["compute_ms"] or 0.0
+    usage.queue_ms += row["queue_ms"] or 0.0
+    usage.input_bytes += row["input_bytes"] or 0
+    hist = metering.add(metering.empty(), usage.latency_hist)
+    if succeeded and row["total_ms"] is not None:
+        usage.latency_ms += row["total_ms"]
+        hist[metering.bucket_of(row["total_ms"])] += 1
+    usage.latency_hist = hist
+    usage.save()
 
 
 def usage_meter_missed(*, since: datetime | None = None, limit: int = 10_000) -> int:
