@@ -114,6 +114,10 @@ def main() -> None:
     csv_s, csv = timed(lambda: get("/reports/export.csv", {**query, "table": "scenarios"}), args.repeat)
     api_s, _ = timed(lambda: get("/api/v1/usage/bureaus", query), args.repeat)
     baseline_s, _ = timed(lambda: baseline_from_rows(first, last), args.repeat)
+    # Lists: the newest page of requests, events and the audit log, however long the history.
+    list_api_s, _ = timed(lambda: get("/api/v1/requests", {"limit": 50}), args.repeat)
+    list_page_s, _ = timed(lambda: get("/requests/", {}), args.repeat)
+    list_month_s, _ = timed(lambda: get("/api/v1/requests", {"limit": 50, "offset": 5000}), args.repeat)
 
     print(f"database            {connection.vendor} {connection.settings_dict['NAME']}")
     print(f"month               {args.month}: {in_month:,} requests in the table "
@@ -130,6 +134,9 @@ def main() -> None:
     print(f"CSV export          {csv_s * 1000:8.1f} ms  ({len(csv.content) / 1024:,.0f} KiB)")
     print(f"JSON API bureaus    {api_s * 1000:8.1f} ms")
     print(f"baseline from rows  {baseline_s * 1000:8.1f} ms  (per-bureau counts + exact p50/p95 over raw rows)")
+    print(f"list API, page 1    {list_api_s * 1000:8.1f} ms  (/api/v1/requests?limit=50, auditor: every bureau)")
+    print(f"list API, offset 5k {list_month_s * 1000:8.1f} ms")
+    print(f"list portal page    {list_page_s * 1000:8.1f} ms  (/requests/)")
     print(f"page / baseline     {page_s / baseline_s:8.2f} x   (the page does far more: 6 tables, 3 charts)")
     print(f"figures / baseline  {report_s / baseline_s:8.2f} x")
 

@@ -151,7 +151,8 @@ def running_platform(*, worker_pool: str = "threads", worker_concurrency: int = 
     log_dir = ROOT / "var" / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)
     server = LocalTritonServer(settings.TRITON_MODEL_REPOSITORY, http_port=free_port(), grpc_port=free_port(),
-                               metrics_port=free_port(), models=models or ["object_detector", "ocr", "signal_analytics"],
+                               metrics_port=free_port(),
+                               models=models or ["object_detector", "ocr", "signal_analytics"],
                                log_path=log_dir / "triton.log")
     server.start()
     server.wait_ready()
@@ -206,6 +207,8 @@ def main() -> None:
         url = f"http://127.0.0.1:{web_port}/api/v1/requests?wait=30"
         session = requests.Session()
         session.headers["Authorization"] = f"Api-Key {key}"
+        # One kept-alive connection per client thread, as the direct path's gRPC channel has.
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=max(concurrencies)))
         results: dict = {}
         wanted = set(args.cases.split(","))
         for label, (slug, field, filename) in CASES.items():

@@ -112,6 +112,8 @@ CITYAI_MAX_IMAGE_PIXELS = env_int("CITYAI_MAX_IMAGE_PIXELS", 40_000_000)
 CITYAI_MAX_TEXT_CHARS = env_int("CITYAI_MAX_TEXT_CHARS", 20_000)
 CITYAI_MAX_SERIES_POINTS = env_int("CITYAI_MAX_SERIES_POINTS", 100_000)
 CITYAI_MAX_WAIT_SECONDS = env_int("CITYAI_MAX_WAIT_SECONDS", 30)
+# Lists count matching rows up to this many, then say "more than" (services/core/pagination.py).
+CITYAI_LIST_COUNT_CAP = env_int("CITYAI_LIST_COUNT_CAP", 10_000)
 # Workers keep scenario and bureau rows this long before reading them again (services/core/cache.py).
 CITYAI_ROW_CACHE_SECONDS = env_float("CITYAI_ROW_CACHE_SECONDS", 30.0)
 # How far ahead of our clock a source's capture time may be (device clocks drift).
@@ -238,7 +240,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["services.accounts.throttling.ApiClientRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "services.core.pagination.CappedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "services.core.api.exception_handler",
     "UNAUTHENTICATED_USER": None,

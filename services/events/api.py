@@ -5,13 +5,13 @@ from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from services.accounts.selectors import actor_from_request
 from services.core.errors import NotFound
+from services.core.pagination import CappedLimitOffsetPagination
 from services.events import selectors, services
 from services.events.models import Event, EventReview, WorkOrder
 from services.inference import inputs
@@ -109,7 +109,7 @@ def _context(request, actor) -> dict:
 
 
 def _paginated(view, request, actor, qs, serializer):
-    paginator = LimitOffsetPagination()
+    paginator = CappedLimitOffsetPagination()
     page = paginator.paginate_queryset(qs, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True, context=_context(request, actor)).data)
 

@@ -3,7 +3,6 @@ review, work order and history, and the work-order board. Forms post here and re
 refused step becomes a message on the page, another bureau's event a 404."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from services.accounts.portal import portal_view
 from services.core.errors import ApplicationError, NotFound
+from services.core.pagination import CappedPaginator
 from services.events import selectors, services
 from services.events.api import snapshot_response, work_order_transition
 from services.events.models import Event, EventReview, WorkOrder
@@ -45,7 +45,7 @@ def review_queue(request, actor):
     view = request.GET.get("view", "review" if actor.bureau else "all")
     status = request.GET.get("status", "")
     qs = selectors.event_list(actor=actor, to_review=view == "review" and actor.bureau is not None, status=status)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(qs, 50).get_page(request.GET.get("page"))
     can_review = actor.bureau is not None and actor.role in ACTING_ROLES
     return render(request, "events/queue.html", {
         "page": page, "view": view, "status": status, "statuses": Event.Status.choices, "can_review": can_review,

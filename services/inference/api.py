@@ -11,13 +11,13 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from services.accounts.selectors import actor_from_request, bureau_get
 from services.core.errors import ApplicationError, NotFound
+from services.core.pagination import CappedLimitOffsetPagination
 from services.inference import byom, inputs
 from services.inference.access import inference_request_check_raw_input
 from services.inference.audit import inference_request_viewed
@@ -198,7 +198,7 @@ class RequestListCreateApi(APIView):
         qs = inference_request_list(
             actor=actor, scenario=request.query_params.get("scenario"), status=request.query_params.get("status")
         )
-        paginator = LimitOffsetPagination()
+        paginator = CappedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(
             InferenceRequestOutput(page, many=True, context={"request": request, "actor": actor}).data

@@ -10,7 +10,6 @@ import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -25,6 +24,7 @@ from services.catalog.models import Scenario
 from services.catalog.selectors import scenario_get
 from services.catalog.views import example_path, scenario_context
 from services.core.errors import ApplicationError
+from services.core.pagination import CappedPaginator
 from services.inference import forms, system
 from services.inference.access import inference_request_check_raw_input
 from services.inference.audit import inference_request_viewed
@@ -78,7 +78,7 @@ def request_list(request, actor):
         qs = qs.filter(Q(alert=False) | Q(alert__isnull=True))
     if filters["bureau"] and actor.sees_all_bureaus:
         qs = qs.filter(bureau__slug=filters["bureau"])
-    page = Paginator(qs.order_by("-created_at"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(qs.order_by("-created_at"), PAGE_SIZE).get_page(request.GET.get("page"))
     query = urlencode({k: v for k, v in filters.items() if v})
     scoped = inference_request_list(actor=actor)
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)

@@ -10,7 +10,6 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,6 +25,7 @@ from services.audit.selectors import audit_check_latest, audit_entry_list, audit
 from services.audit.services import audit_chain_check
 from services.core.errors import ApplicationError, NotFound
 from services.core.errors import PermissionDenied as AppPermissionDenied
+from services.core.pagination import CappedPaginator
 from services.reports.charts import report_charts
 from services.reports.exports import OUTCOMES_NOTE, csv_bytes, report_meta, xlsx_bytes
 from services.reports.selectors import (
@@ -180,7 +180,7 @@ def audit_page(request, actor: Actor):
         since=day_bounds(since, since)[0] if since else None,
         until=day_bounds(until, until)[1] if until else None,
     )
-    page = Paginator(entries, 100).get_page(params.get("page"))
+    page = CappedPaginator(entries, 100).get_page(params.get("page"))
     query = params.copy()
     query.pop("page", None)
     return render(request, "reports/audit.html", {

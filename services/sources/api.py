@@ -13,7 +13,6 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -21,6 +20,7 @@ from rest_framework.views import APIView
 
 from services.accounts.selectors import actor_from_request
 from services.core.errors import ApplicationError, NotFound
+from services.core.pagination import CappedLimitOffsetPagination
 from services.inference import inputs
 from services.inference.access import inference_request_check_raw_input
 from services.sources.authentication import DeviceKeyAuthentication, DeviceRateThrottle
@@ -154,7 +154,7 @@ class SourceListCreateApi(APIView):
         for name in ("status", "kind", "mode"):
             if request.query_params.get(name):
                 qs = qs.filter(**{name: request.query_params[name]})
-        paginator = LimitOffsetPagination()
+        paginator = CappedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(SourceOutput(page, many=True, context={"request": request}).data)
 
@@ -259,7 +259,7 @@ class SourceBindingsApi(APIView):
     def get(self, request, source_id):
         actor = actor_from_request(request)
         source = source_get(actor=actor, source_id=source_id)
-        paginator = LimitOffsetPagination()
+        paginator = CappedLimitOffsetPagination()
         page = paginator.paginate_queryset(binding_list(source=source), request, view=self)
         return paginator.get_paginated_response(BindingOutput(page, many=True, context={"request": request}).data)
 

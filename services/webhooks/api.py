@@ -3,12 +3,12 @@
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from services.accounts.selectors import actor_from_request
+from services.core.pagination import CappedLimitOffsetPagination
 from services.webhooks.models import Webhook, WebhookDelivery
 from services.webhooks.selectors import webhook_delivery_get, webhook_delivery_list, webhook_get, webhook_list
 from services.webhooks.services import webhook_create, webhook_revoke
@@ -64,7 +64,7 @@ class WebhookListCreateApi(APIView):
     @extend_schema(operation_id="webhooks_list", responses=WebhookOutput(many=True))
     def get(self, request):
         actor = actor_from_request(request)
-        paginator = LimitOffsetPagination()
+        paginator = CappedLimitOffsetPagination()
         page = paginator.paginate_queryset(webhook_list(actor=actor), request, view=self)
         return paginator.get_paginated_response(WebhookOutput(page, many=True, context={"request": request}).data)
 
@@ -104,7 +104,7 @@ class WebhookDeliveryListApi(APIView):
         status_filter = request.query_params.get("status")
         if status_filter:
             qs = qs.filter(status=status_filter)
-        paginator = LimitOffsetPagination()
+        paginator = CappedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(DeliveryOutput(page, many=True).data)
 
