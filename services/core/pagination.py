@@ -15,7 +15,7 @@ from rest_framework.response import Response
 def capped_count(queryset) -> int:
     """The number of rows, or ``CITYAI_LIST_COUNT_CAP + 1`` when there are more than the cap."""
     cap = settings.CITYAI_LIST_COUNT_CAP
-    return queryset[: cap + 1].count()
+    return queryset.order_by()[: cap + 1].count()
 
 
 class CappedPaginator(Paginator):
