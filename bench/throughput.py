@@ -104,33 +104,42 @@ def rss_mb(pid: int) -> float:
 
 
 def chart(results: dict, path: Path) -> None:
-    """Grouped bars of platform ÷ direct throughput per case and concurrency, drawn with Pillow."""
+    """Grouped bars of platform / direct throughput per case and concurrency, with the issue's
+    targets as dashed lines, drawn with Pillow."""
     cases = list(results)
     concurrencies = sorted({int(c) for case in results.values() for c in case})
-    width, height, left, bottom = 900, 420, 70, 60
+    width, height, left, bottom, top = 900, 440, 70, 50, 70
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
     font = ImageFont.load_default()
-    plot_h = height - bottom - 40
-    draw.text((left, 10), "Platform ÷ direct Triton throughput (1.0 = no loss)", fill="black", font=font)
-    for frac in (0, 0.25, 0.5, 0.75, 1.0):
-        y = height - bottom - frac * plot_h
-        draw.line([(left, y), (width - 20, y)], fill=(220, 220, 220))
-        draw.text((10, y - 6), f"{frac:.2f}", fill="black", font=font)
+    plot_h = height - bottom - top
+    draw.text((left, 10), "Platform / direct Triton throughput (1.0 = no loss); dashed: targets at concurrency 16",
+              fill="black", font=font)
     colours = [(11, 92, 173), (240, 150, 40), (60, 160, 90)]
+    for j, conc in enumerate(concurrencies):  # legend in its own row above the plot
+        x = left + 170 * j
+        draw.rectangle([x, 34, x + 10, 44], fill=colours[j % 3])
+        draw.text((x + 15, 32), f"concurrency {conc}", fill="black", font=font)
+
+    def y_of(value: float) -> float:
+        return height - bottom - min(1.2, value) / 1.2 * plot_h
+
+    for frac in (0, 0.25, 0.5, 0.75, 1.0):
+        draw.line([(left, y_of(frac)), (width - 20, y_of(frac))], fill=(220, 220, 220))
+        draw.text((10, y_of(frac) - 6), f"{frac:.2f}", fill="black", font=font)
     group_w = (width - left - 40) / len(cases)
     bar_w = group_w / (len(concurrencies) + 1)
     for i, case in enumerate(cases):
+        target = 0.5 if case.startswith("cheap") else 0.95
+        gx = left + i * group_w
+        for x in range(int(gx), int(gx + group_w - bar_w / 2), 8):
+            draw.line([(x, y_of(target)), (x + 4, y_of(target))], fill=(200, 30, 30))
         for j, conc in enumerate(concurrencies):
-            ratio = min(1.2, results[case][str(conc)]["ratio"])
-            x0 = left + i * group_w + j * bar_w + bar_w / 2
-            y0 = height - bottom - min(1.0, ratio) * plot_h
-            draw.rectangle([x0, y0, x0 + bar_w * 0.9, height - bottom], fill=colours[j % 3])
-            draw.text((x0, y0 - 12), f"{results[case][str(conc)]['ratio']:.2f}", fill="black", font=font)
-        draw.text((left + i * group_w + 10, height - bottom + 8), case, fill="black", font=font)
-    for j, conc in enumerate(concurrencies):
-        draw.rectangle([width - 160, 30 + 16 * j, width - 150, 40 + 16 * j], fill=colours[j % 3])
-        draw.text((width - 145, 28 + 16 * j), f"concurrency {conc}", fill="black", font=font)
+            ratio = results[case][str(conc)]["ratio"]
+            x0 = gx + j * bar_w + bar_w / 2
+            draw.rectangle([x0, y_of(ratio), x0 + bar_w * 0.9, height - bottom], fill=colours[j % 3])
+            draw.text((x0, y_of(ratio) - 12), f"{ratio:.2f}", fill="black", font=font)
+        draw.text((gx + 10, height - bottom + 8), case, fill="black", font=font)
     img.save(path)
 
 
@@ -198,7 +207,11 @@ def main() -> None:
     parser.add_argument("--worker-pool", default="threads")
     parser.add_argument("--cases", default="cheap,detector,ocr", help="which cases to run (first word of the label)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--chart-only", type=Path, metavar="JSON", help="redraw the chart of an earlier run")
     args = parser.parse_args()
+    if args.chart_only:
+        chart(json.loads(args.chart_only.read_text())["results"], args.chart_only.with_suffix(".png"))
+        return
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
 
