@@ -16,17 +16,26 @@ from services.core.redis import get_redis
 logger = logging.getLogger(__name__)
 
 
-class ApiClientRateThrottle(BaseThrottle):
+class PerMinuteRateThrottle(BaseThrottle):
+    """A fixed one-minute window counted in Redis; subclasses say whose count and what limit."""
+
+    scope = "rate"
+
     def __init__(self) -> None:
         self._wait = None
 
+    def key_and_limit(self, request) -> tuple[str, int] | None:
+        """The caller's counter name and its limit a minute, or None for no limit."""
+        raise NotImplementedError
+
     def allow_request(self, request, view) -> bool:
-        client = getattr(request.user, "api_client", None)
-        if client is None or not client.rate_limit_per_minute:
+        found = self.key_and_limit(request)
+        if found is None or not found[1]:
             return True
+        name, limit = found
         now = time.time()
         window = int(now // 60)
-        key = f"cityai:rate:{client.prefix}:{window}"
+        key = f"cityai:{self.scope}:{name}:{window}"
         try:
             pipe = get_redis().pipeline()
             pipe.incr(key)
@@ -34,12 +43,20 @@ class ApiClientRateThrottle(BaseThrottle):
             count = pipe.execute()[0]
         except (redis.RedisError, ValueError) as exc:
             # ValueError: redis-py 8 masks a read timeout under load with "I/O operation on closed file".
-            logger.warning("rate limit not checked (Redis unavailable: %s)", exc)
+            logger.warning("%s limit not checked (Redis unavailable: %s)", self.scope, exc)
             return True
-        if count > client.rate_limit_per_minute:
+        if count > limit:
             self._wait = (window + 1) * 60 - now
             return False
         return True
 
     def wait(self) -> float | None:
         return self._wait
+
+
+class ApiClientRateThrottle(PerMinuteRateThrottle):
+    scope = "rate"
+
+    def key_and_limit(self, request) -> tuple[str, int] | None:
+        client = getattr(request.user, "api_client", None)
+        return None if client is None else (client.prefix, client.rate_limit_per_minute)

@@ -41,7 +41,10 @@ TIER_PRIORITY = {Entitlement.Tier.HIGH: 1, Entitlement.Tier.NORMAL: 2, Entitleme
 # --- submit -------------------------------------------------------------------------------------
 
 
-def _check_params(scenario: Scenario, params: Any) -> dict[str, Any]:
+def scenario_params_resolve(*, scenario: Scenario, params: Any) -> dict[str, Any]:
+    """The scenario's params with defaults filled in, checked against its schema and by its rule
+    family; ``ApplicationError`` (400 ``invalid_params``) names what is wrong. Anything that stores
+    params to submit later (a source's binding) checks them here first."""
     reject_nul(params, "params")
     resolved = resolve_params(scenario.params_schema, params)
     family = pipelines.get(scenario.pipeline)
@@ -216,7 +219,7 @@ def inference_request_submit(
             f"Scenario {scenario.slug!r} takes {scenario.input_kind} input, not {checked.kind}.",
             code="wrong_input_kind",
         )
-    resolved = _check_params(scenario, params)
+    resolved = scenario_params_resolve(scenario=scenario, params=params)
     source = (source or "").strip()
     if len(source) > 200 or not source.isprintable():
         raise ApplicationError("source must be at most 200 printable characters.", code="invalid_source")

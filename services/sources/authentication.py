@@ -4,20 +4,14 @@ A device key names one source, not a person or a department: it may only push to
 it is accepted by the push endpoint alone (the other APIs do not list this class).
 """
 
-import logging
-import time
-
-import redis
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
-from rest_framework.throttling import BaseThrottle
 
-from services.core.redis import get_redis
+from services.accounts.throttling import PerMinuteRateThrottle
 from services.sources.models import Source
 from services.sources.services import source_for_device_key
 
-logger = logging.getLogger(__name__)
 SCHEME = "device-key "
 
 
@@ -62,33 +56,12 @@ class DeviceKeyScheme(OpenApiAuthenticationExtension):
                 "description": "`Device-Key <key>`: the key a bureau manager issued for one source"}
 
 
-class DeviceRateThrottle(BaseThrottle):
+class DeviceRateThrottle(PerMinuteRateThrottle):
     """Pushes per source and minute, counted in Redis like the API clients' limit (and, like it,
     let through when Redis is unreachable: the limit protects the platform, it must not stop it)."""
 
-    def __init__(self) -> None:
-        self._wait = None
+    scope = "device-rate"
 
-    def allow_request(self, request, view) -> bool:
+    def key_and_limit(self, request) -> tuple[str, int] | None:
         source = getattr(request.user, "source", None)
-        limit = settings.CITYAI_DEVICE_RATE_PER_MINUTE
-        if source is None or not limit:
-            return True
-        now = time.time()
-        window = int(now // 60)
-        key = f"cityai:device-rate:{source.pk}:{window}"
-        try:
-            pipe = get_redis().pipeline()
-            pipe.incr(key)
-            pipe.expire(key, 120)
-            count = pipe.execute()[0]
-        except (redis.RedisError, ValueError) as exc:
-            logger.warning("device rate limit not checked (Redis unavailable: %s)", exc)
-            return True
-        if count > limit:
-            self._wait = (window + 1) * 60 - now
-            return False
-        return True
-
-    def wait(self) -> float | None:
-        return self._wait
+        return None if source is None else (str(source.pk), settings.CITYAI_DEVICE_RATE_PER_MINUTE)

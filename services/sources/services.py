@@ -30,13 +30,11 @@ from services.accounts.selectors import Actor
 from services.audit.models import AuditEntry
 from services.audit.services import audit_record
 from services.catalog.models import Scenario
-from services.catalog.params import resolve_params
 from services.catalog.selectors import scenario_get_runnable
 from services.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
-from services.inference import pipelines
 from services.inference.inputs import CheckedInput, check_image, reject_nul
 from services.inference.models import InferenceRequest
-from services.inference.services import inference_request_submit
+from services.inference.services import inference_request_submit, scenario_params_resolve
 from services.sources import grabbers
 from services.sources.models import Binding, Source
 
@@ -361,13 +359,7 @@ def _binding_params(source: Source, scenario: Scenario, params: Any, zone_name: 
         if source.zone(zone_name) is None:
             raise ApplicationError(f"The source has no zone {zone_name!r}.", code="invalid_zone_name",
                                    details={"zones": [z["name"] for z in source.zones]})
-    resolved = resolve_params(scenario.params_schema, _with_zone(source, params, zone_name))
-    family = pipelines.get(scenario.pipeline)
-    if family.check_params is not None:
-        try:
-            family.check_params(resolved)
-        except ValueError as exc:
-            raise ApplicationError(f"params are not valid: {exc}", code="invalid_params") from None
+    scenario_params_resolve(scenario=scenario, params=_with_zone(source, params, zone_name))
     return params
 
 

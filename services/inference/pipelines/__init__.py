@@ -103,6 +103,16 @@ class Context:
         self.calls.append(ModelCall(model, result.model_version, result.compute_ms, result.wall_ms))
         return result.outputs
 
+    def require_source(self, what: str = "follows one camera over time") -> None:
+        """Multi-frame rules need to know which camera a frame came from."""
+        if not self.source:
+            raise InputRejected(f"this scenario {what}: send a 'source' with each frame")
+
+    def previous_tracks(self, max_gap_s: float) -> list[dict]:
+        """The tracks the previous frame of this source left in its result (none after a gap)."""
+        history = self.history(within_s=max_gap_s, same_source=True, limit=1)
+        return history[0].result.get("tracks", []) if history else []
+
     @property
     def compute_ms(self) -> float:
         return sum(call.compute_ms for call in self.calls)

@@ -14,7 +14,7 @@ without alerting; once a frame of the source compares unchanged (the site has be
 ``compare_after_s``), the next change alerts again. A removal is a change too.
 """
 
-from services.inference.pipelines import Context, InputRejected, Item, Outcome, PastRequest, drawing, register
+from services.inference.pipelines import Context, Item, Outcome, PastRequest, drawing, register
 from services.inference.pipelines.image_indices import CHANGE_INDICES, _annotate
 from services.inference.pipelines.primitives import ImageIndices, image_indices
 
@@ -37,8 +37,7 @@ def _baseline(ctx: Context, params: dict) -> tuple[PastRequest | None, bytes | N
 @register("change_over_time")
 def change_over_time(ctx: Context, item: Item) -> Outcome:
     params = item.params
-    if not ctx.source:
-        raise InputRejected("this scenario compares frames of one camera over time: send a 'source' with each frame")
+    ctx.require_source("compares frames of one camera over time")
     image = drawing.decode(item.content)
     window = params["compare_after_s"] + params["baseline_window_s"]
     recent = ctx.history(within_s=window, same_source=True, limit=1)

@@ -11,7 +11,7 @@ frame where its dwell reaches ``min_dwell_s``; the tracks travel in the result t
 
 from datetime import datetime
 
-from services.inference.pipelines import Context, InputRejected, Item, Outcome, drawing, register
+from services.inference.pipelines import Context, Item, Outcome, drawing, register
 from services.inference.pipelines.zone import check_classes, objects_in_zone
 
 
@@ -53,16 +53,10 @@ def continue_tracks(
     return tracks
 
 
-def _previous_tracks(ctx: Context, max_gap_s: float) -> list[dict]:
-    history = ctx.history(within_s=max_gap_s, same_source=True, limit=1)
-    return history[0].result.get("tracks", []) if history else []
-
-
 @register("dwell_in_zone", check_params=check_classes)
 def dwell_in_zone(ctx: Context, item: Item) -> Outcome:
     params = item.params
-    if not ctx.source:
-        raise InputRejected("this scenario follows one camera over time: send a 'source' with each frame")
+    ctx.require_source()
     image = drawing.decode(item.content)
     objects, zone = objects_in_zone(ctx, item, image)
     inside = [det for det, is_in in objects if is_in]
@@ -73,7 +67,7 @@ def dwell_in_zone(ctx: Context, item: Item) -> Outcome:
         current = [{"label": det.label, "box": [round(v, 1) for v in det.box]} for det in inside]
         min_iou = params["min_iou"]
     tracks = continue_tracks(
-        _previous_tracks(ctx, params["max_gap_s"]), current, now=ctx.now, min_iou=min_iou,
+        ctx.previous_tracks(params["max_gap_s"]), current, now=ctx.now, min_iou=min_iou,
         min_dwell_s=params["min_dwell_s"],
     )
     firing = [t for t in tracks if t["fires"]]

@@ -10,7 +10,7 @@ without alerting again.
 
 from datetime import datetime
 
-from services.inference.pipelines import Context, InputRejected, Item, Outcome, PastRequest, drawing, register
+from services.inference.pipelines import Context, Item, Outcome, PastRequest, drawing, register
 from services.inference.pipelines.plate_watchlist import draw_plate, plate_dict, plates_in_zone
 
 HISTORY_LIMIT = 200
@@ -45,8 +45,7 @@ def continue_stays(previous: dict[str, dict], current: list[str], *, now: dateti
 @register("plate_dwell")
 def plate_dwell(ctx: Context, item: Item) -> Outcome:
     params = item.params
-    if not ctx.source:
-        raise InputRejected("this scenario follows one camera over time: send a 'source' with each frame")
+    ctx.require_source()
     image = drawing.decode(item.content)
     reads, zone = plates_in_zone(ctx, item, image)
     inside = [plate for plate, is_in in reads if is_in]

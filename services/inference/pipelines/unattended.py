@@ -14,7 +14,7 @@ again. The tracks travel in each result to the next frame.
 import math
 from datetime import datetime
 
-from services.inference.pipelines import Context, InputRejected, Item, Outcome, drawing, register
+from services.inference.pipelines import Context, Item, Outcome, drawing, register
 from services.inference.pipelines.dwell import iou
 from services.inference.pipelines.geometry import denormalize, foot_point, point_in_polygon
 from services.inference.pipelines.primitives import detect_objects
@@ -80,16 +80,10 @@ def follow_objects(
     return tracks
 
 
-def _previous_tracks(ctx: Context, max_gap_s: float) -> list[dict]:
-    history = ctx.history(within_s=max_gap_s, same_source=True, limit=1)
-    return history[0].result.get("tracks", []) if history else []
-
-
 @register("unattended_object", check_params=check_classes)
 def unattended_object(ctx: Context, item: Item) -> Outcome:
     params = item.params
-    if not ctx.source:
-        raise InputRejected("this scenario follows one camera over time: send a 'source' with each frame")
+    ctx.require_source()
     image = drawing.decode(item.content)
     height, width = image.shape[:2]
     zone = denormalize(params["zone"], width, height)
@@ -103,7 +97,7 @@ def unattended_object(ctx: Context, item: Item) -> Outcome:
         for det in objects
     ]
     tracks = follow_objects(
-        _previous_tracks(ctx, params["max_gap_s"]), current, now=ctx.now, min_iou=params["min_iou"],
+        ctx.previous_tracks(params["max_gap_s"]), current, now=ctx.now, min_iou=params["min_iou"],
         min_unattended_s=params["min_unattended_s"], max_gap_s=params["max_gap_s"],
     )
     seen = [t for t in tracks if t["seen"]]
