@@ -11,6 +11,7 @@ from services.events.models import Event
 from services.events.signals import CHANGES, event_changed
 from services.inference.models import InferenceRequest
 from services.inference.signals import request_finished
+from services.webhooks.models import Webhook
 from services.webhooks.services import webhook_event_emit, webhook_event_register
 
 logger = logging.getLogger(__name__)
@@ -51,13 +52,18 @@ for _change in CHANGES:
 @receiver(event_changed, dispatch_uid="webhooks_event_changed")
 def _event_changed(sender, event_id, change, work_order_id=None, **kwargs) -> None:
     """Tell the department whose request raised the event how it goes on (reviewed, dispatched …)."""
-    event = Event.objects.select_related("scenario", "bureau", "first_request").filter(pk=event_id).first()
-    if event is None or event.first_request.api_client_id is None:
+    # Most events come from clients without webhooks: find that out with two light queries before
+    # loading the event for a payload nobody would receive.
+    client_id = Event.objects.filter(pk=event_id).values_list("first_request__api_client_id", flat=True).first()
+    if client_id is None or not Webhook.objects.filter(api_client_id=client_id, revoked_at__isnull=True).exists():
+        return
+    event = Event.objects.select_related("scenario", "bureau").filter(pk=event_id).first()
+    if event is None:
         return
     # An event changes the same way more than once (merged again, sent back and resolved again):
     # each change is its own delivery.
     webhook_event_emit(
-        api_client_id=event.first_request.api_client_id, event=f"event.{change}",
+        api_client_id=client_id, event=f"event.{change}",
         object_id=f"{event.pk}:{secrets.token_hex(8)}",
         data={
             "event_id": str(event.pk),
