@@ -191,6 +191,8 @@ CITYAI_SOURCES_BACKOFF_MAX_SECONDS = env_float("CITYAI_SOURCES_BACKOFF_MAX_SECON
 CITYAI_SOURCES_IDLE_PULL_SECONDS = env_float("CITYAI_SOURCES_IDLE_PULL_SECONDS", 300.0)
 # A claimed pull that never reports back (worker lost) is claimed again after this.
 CITYAI_SOURCES_CLAIM_SECONDS = env_float("CITYAI_SOURCES_CLAIM_SECONDS", 120.0)
+# A push-only source (drone, patrol phone, sensor) that has not pushed for this long is offline.
+CITYAI_SOURCES_PUSH_SILENCE_SECONDS = env_int("CITYAI_SOURCES_PUSH_SILENCE_SECONDS", 900)
 # file:// sources (recorded videos played as cameras) must lie under this folder.
 CITYAI_SOURCES_VIDEO_ROOT = Path(env_str("CITYAI_SOURCES_VIDEO_ROOT", str(VAR_DIR / "videos")))
 # Device pushes per source and minute (0 = no limit); pushed capture times older than this are refused.
@@ -224,6 +226,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "services.sources.tasks.schedule_due_sources",
         "schedule": CITYAI_SOURCES_TICK_SECONDS,
         "options": {"expires": CITYAI_SOURCES_TICK_SECONDS},  # a tick nobody took in time is moot
+    },
+    # Push-only devices that went quiet are offline (their failure is silence).
+    "mark-silent-sources": {
+        "task": "services.sources.tasks.mark_silent_sources",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
     },
     # Re-hash the whole audit chain, so the auditor page always shows a recent verdict.
     "verify-audit-chain": {

@@ -623,6 +623,21 @@ def sources_schedule_due(*, now: datetime | None = None) -> int:
     return claimed
 
 
+def sources_mark_silent(*, now: datetime | None = None) -> int:
+    """Mark push sources offline when they have not pushed for ``CITYAI_SOURCES_PUSH_SILENCE_SECONDS``
+    (a drone or phone that stopped reporting fails silently: silence is its failure); returns how
+    many. The next push brings a source back online."""
+    now = now or timezone.now()
+    silence = settings.CITYAI_SOURCES_PUSH_SILENCE_SECONDS
+    cutoff = now - timedelta(seconds=silence)
+    silent = Source.objects.filter(mode=Source.Mode.PUSH, enabled=True, status=Source.Status.ONLINE,
+                                   last_seen_at__lt=cutoff)
+    return silent.update(
+        status=Source.Status.OFFLINE, updated_at=now,
+        last_error=f"no push for more than {silence // 60} min",
+    )
+
+
 # --- pushing ------------------------------------------------------------------------------------
 
 

@@ -2,12 +2,17 @@
 
 from celery import shared_task
 
-from services.sources.services import source_pull, sources_schedule_due
+from services.sources.services import source_pull, sources_mark_silent, sources_schedule_due
 
 
 @shared_task(name="services.sources.tasks.schedule_due_sources")
 def schedule_due_sources() -> int:
     return sources_schedule_due()
+
+
+@shared_task(name="services.sources.tasks.mark_silent_sources")
+def mark_silent_sources() -> int:
+    return sources_mark_silent()
 
 
 # Not acks_late: a pull lost with its worker is claimed again when its lease passes, whereas a

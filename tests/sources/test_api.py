@@ -324,3 +324,21 @@ def test_pushes_are_rate_limited_per_device(mgr, drone):
     codes = [client.post("/api/v1/devices/push", {"image": frame()}, format="multipart").status_code
              for _ in range(3)]
     assert codes == [202, 202, 429]
+
+
+def test_a_push_source_that_goes_quiet_is_offline_until_it_pushes_again(mgr, drone, settings):
+    from services.sources.services import sources_mark_silent
+
+    settings.CITYAI_SOURCES_PUSH_SILENCE_SECONDS = 600
+    key = issue_key(mgr, drone)
+    assert device(key).post("/api/v1/devices/push", {"image": frame()}, format="multipart").status_code == 202
+    pushed_at = Source.objects.get(pk=drone["id"]).last_seen_at
+    assert sources_mark_silent(now=pushed_at + timedelta(minutes=9)) == 0
+    assert Source.objects.get(pk=drone["id"]).status == "online"
+    assert sources_mark_silent(now=pushed_at + timedelta(minutes=11)) == 1
+    quiet = Source.objects.get(pk=drone["id"])
+    assert (quiet.status, quiet.last_error) == ("offline", "no push for more than 10 min")
+    assert sources_mark_silent(now=pushed_at + timedelta(minutes=30)) == 0  # already offline
+    assert device(key).post("/api/v1/devices/push", {"image": frame()}, format="multipart").status_code == 202
+    back = Source.objects.get(pk=drone["id"])
+    assert (back.status, back.last_error) == ("online", "")
