@@ -12,6 +12,17 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def wait_for(predicate, timeout: float, what: str):
+    """Poll ``predicate`` until it returns something true (returned) or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
 def database_url() -> str:
     """The URL of the database the tests use (pytest-django's test database), for a child process."""
     db = settings.DATABASES["default"]

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from services.inference.models import InferenceRequest
 from tests.images import example
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.triton, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -22,16 +23,6 @@ FAST_RECOVERY = {
     "CITYAI_CLAIM_LEASE_SECONDS": "11",
     "CELERY_BROKER_VISIBILITY_TIMEOUT": "15",
 }
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def submit(client) -> str:

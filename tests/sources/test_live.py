@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from itertools import pairwise
 
@@ -22,7 +21,7 @@ from services.events.models import Event
 from services.inference.models import InferenceRequest
 from services.sources.models import Binding, Source
 from services.sources.services import binding_create, source_create, source_pull
-from tests.processes import ROOT, WorkerProcess
+from tests.processes import ROOT, WorkerProcess, wait_for
 from tests.sources.conftest import actor_of
 
 pytestmark = [pytest.mark.triton, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -33,16 +32,6 @@ FAST_RETRIES = {
     "CITYAI_SOURCES_BACKOFF_MAX_SECONDS": "2",
     "CITYAI_SOURCES_TIMEOUT_SECONDS": "3",
 }
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")

@@ -23,16 +23,12 @@ def iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def continue_tracks(
-    previous: list[dict], current: list[dict], *, now: datetime, min_iou: float, min_dwell_s: float
-) -> list[dict]:
-    """Match current boxes to previous tracks (greedy by overlap) and carry their start time.
-
-    ``previous`` tracks and the returned ones: {"label", "box", "since" (ISO time), "dwell_s",
-    "alerted"}; ``current``: {"label", "box"}.
-    """
+def match_to_tracks(previous: list[dict], current: list[dict], *, min_iou: float) -> tuple[list, list[dict]]:
+    """Pair each current object (largest first) with the previous track of the same label it
+    overlaps most, by at least ``min_iou``; each track continues at most one object. Returns
+    ([(object, track or None)], the previous tracks nothing continued)."""
     free = list(previous)
-    tracks = []
+    pairs = []
     for obj in sorted(current, key=lambda o: -(o["box"][2] - o["box"][0]) * (o["box"][3] - o["box"][1])):
         best, best_iou = None, min_iou
         for track in free:
@@ -41,6 +37,22 @@ def continue_tracks(
                 best, best_iou = track, overlap
         if best is not None:
             free.remove(best)
+        pairs.append((obj, best))
+    return pairs, free
+
+
+def continue_tracks(
+    previous: list[dict], current: list[dict], *, now: datetime, min_iou: float, min_dwell_s: float
+) -> list[dict]:
+    """Match current boxes to previous tracks (greedy by overlap) and carry their start time.
+
+    ``previous`` tracks and the returned ones: {"label", "box", "since" (ISO time), "dwell_s",
+    "alerted"}; ``current``: {"label", "box"}.
+    """
+    tracks = []
+    pairs, _ = match_to_tracks(previous, current, min_iou=min_iou)
+    for obj, best in pairs:
+        if best is not None:
             since = datetime.fromisoformat(best["since"])
             was_alerted = best["alerted"]
         else:

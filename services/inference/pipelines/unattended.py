@@ -15,7 +15,7 @@ import math
 from datetime import datetime
 
 from services.inference.pipelines import Context, Item, Outcome, drawing, register
-from services.inference.pipelines.dwell import iou
+from services.inference.pipelines.dwell import match_to_tracks
 from services.inference.pipelines.geometry import denormalize, foot_point, point_in_polygon
 from services.inference.pipelines.primitives import detect_objects
 from services.inference.pipelines.zone import check_classes
@@ -49,16 +49,10 @@ def follow_objects(
     track not seen now is kept unchanged (``seen`` False) while it was last seen no more than
     ``max_gap_s`` ago, and dropped after that.
     """
-    free = list(previous)
     tracks = []
-    for obj in sorted(current, key=lambda o: -(o["box"][2] - o["box"][0]) * (o["box"][3] - o["box"][1])):
-        best, best_iou = None, min_iou
-        for track in free:
-            overlap = iou(track["box"], obj["box"]) if track["label"] == obj["label"] else 0.0
-            if overlap >= best_iou:
-                best, best_iou = track, overlap
+    pairs, free = match_to_tracks(previous, current, min_iou=min_iou)
+    for obj, best in pairs:
         if best is not None:
-            free.remove(best)
             since, was_alerted = best["since"], best["alerted"]
             alone_since = best["unattended_since"]
         else:
