@@ -10,6 +10,7 @@ from services.catalog import urls as catalog_urls
 from services.core.api import api_not_found
 from services.events import urls as events_urls
 from services.inference import urls as inference_urls
+from services.ops import urls as ops_urls
 from services.reports import urls as reports_urls
 from services.sources import urls as sources_urls
 from services.webhooks import urls as webhooks_urls
@@ -21,6 +22,7 @@ api_v1 = [
     path("", include("services.events.urls")),
     path("", include("services.webhooks.urls")),
     path("", include("services.sources.urls")),
+    path("", include("services.ops.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script from this URL (?script): no inline script, as the CSP asks.
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -44,5 +46,6 @@ urlpatterns = [
     path("reports/", include((reports_urls.portal_urlpatterns, "reports"))),
     path("events/", include((events_urls.portal_urlpatterns, "events"))),
     path("sources/", include((sources_urls.portal_urlpatterns, "sources"))),
+    path("ops/", include((ops_urls.portal_urlpatterns, "ops"))),
     path("", views.home, name="home"),
 ]

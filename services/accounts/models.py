@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -27,6 +28,13 @@ class Bureau(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name_zh} ({self.slug})"
+
+    @property
+    def name(self) -> str:
+        """The name in the active language, so that pages follow the language switch (zh-Hans first)."""
+        if (get_language() or "zh-hans").lower().startswith("en") and self.name_en:
+            return self.name_en
+        return self.name_zh
 
 
 class Membership(models.Model):

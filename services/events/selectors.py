@@ -22,18 +22,40 @@ def event_scope(actor: Actor) -> QuerySet[Event]:
     )
 
 
-def event_list(*, actor: Actor, status: str = "", scenario_slug: str = "", to_review: bool = False) -> QuerySet[Event]:
-    """``to_review``: only the events this actor's bureau must decide on."""
+# ``status=open`` in a list filter: every status that still needs someone (see ``Event.OPEN``).
+OPEN_STATUS = "open"
+
+
+def event_list(*, actor: Actor, status: str = "", scenario_slug: str = "", to_review: bool = False,
+               bureau_slug: str = "", domain_slug: str = "", severity: str = "", decision: str = "",
+               since=None, until=None) -> QuerySet[Event]:
+    """``to_review``: only the events this actor's bureau must decide on. The other filters narrow
+    the scope, never widen it: ``bureau_slug`` is the responsible bureau, ``decision`` the review's
+    outcome (confirm or dismiss), ``since``/``until`` bound when the event was last seen."""
     qs = event_scope(actor).select_related(
         "scenario", "bureau", "source_bureau", "first_request", "last_request", "review", "work_order__assignee_bureau",
         "work_order__dispatcher_bureau",
     ).prefetch_related("occurrences", "work_order__transitions")
     if to_review:
         qs = qs.filter(bureau=actor.bureau, status=Event.Status.NEW)
-    if status:
+    if status == OPEN_STATUS:
+        qs = qs.filter(status__in=Event.OPEN)
+    elif status:
         qs = qs.filter(status=status)
     if scenario_slug:
         qs = qs.filter(scenario__slug=scenario_slug)
+    if bureau_slug:
+        qs = qs.filter(bureau__slug=bureau_slug)
+    if domain_slug:
+        qs = qs.filter(scenario__domain__slug=domain_slug)
+    if severity:
+        qs = qs.filter(severity=severity)
+    if decision:
+        qs = qs.filter(review__decision=decision)
+    if since is not None:
+        qs = qs.filter(last_seen_at__gte=since)
+    if until is not None:
+        qs = qs.filter(last_seen_at__lt=until)
     return qs.order_by("-last_seen_at")
 
 
@@ -67,7 +89,8 @@ def work_order_scope(actor: Actor) -> QuerySet[WorkOrder]:
     )
 
 
-def work_order_list(*, actor: Actor, status: str = "", overdue: bool | None = None) -> QuerySet[WorkOrder]:
+def work_order_list(*, actor: Actor, status: str = "", overdue: bool | None = None,
+                    assignee_slug: str = "") -> QuerySet[WorkOrder]:
     qs = with_overdue(work_order_scope(actor)).select_related(
         "event__scenario", "assignee_bureau", "dispatcher_bureau"
     )
@@ -75,6 +98,8 @@ def work_order_list(*, actor: Actor, status: str = "", overdue: bool | None = No
         qs = qs.filter(status=status)
     if overdue is not None:
         qs = qs.filter(overdue=overdue)
+    if assignee_slug:
+        qs = qs.filter(assignee_bureau__slug=assignee_slug)
     return qs.order_by("due_at")
 
 

@@ -20,6 +20,7 @@ urlpatterns = [
 portal_urlpatterns = [
     path("", views.review_queue, name="queue"),
     path("review/", views.review_bulk, name="review-bulk"),
+    path("fast-review/", views.review_fast, name="review-fast"),
     path("board/", views.work_order_board, name="board"),
     path("<uuid:event_id>/", views.event_detail, name="detail"),
     path("<uuid:event_id>/snapshot.jpg", views.event_snapshot, name="snapshot"),

@@ -2,15 +2,21 @@
 review, work order and history, and the work-order board. Forms post here and redirect back; a
 refused step becomes a message on the page, another bureau's event a 404."""
 
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from services.accounts.models import Bureau
 from services.accounts.portal import portal_view
+from services.catalog.models import Domain, Scenario
 from services.core.errors import ApplicationError, NotFound
 from services.core.pagination import CappedPaginator
 from services.events import selectors, services
@@ -40,16 +46,67 @@ def _back(request, default: str):
     return redirect(target if target.startswith("/") and not target.startswith("//") else default)
 
 
+# The list's filters (query parameters), each of which narrows the caller's scope; the situation view
+# (/ops/) links every number to this list with them filled in.
+LIST_FILTERS = ("status", "scenario", "bureau", "domain", "severity", "decision", "day")
+
+
+def _day_bounds(text: str):
+    """A local day (``2026-11-05``) as [midnight, next midnight); None for anything else."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start, start + timedelta(days=1)
+
+
 @portal_view()
 def review_queue(request, actor):
     view = request.GET.get("view", "review" if actor.bureau else "all")
-    status = request.GET.get("status", "")
-    qs = selectors.event_list(actor=actor, to_review=view == "review" and actor.bureau is not None, status=status)
+    filters = {name: request.GET.get(name, "").strip()[:100] for name in LIST_FILTERS}
+    bounds = _day_bounds(filters["day"]) if filters["day"] else None
+    if filters["day"] and bounds is None:
+        filters["day"] = ""
+    qs = selectors.event_list(
+        actor=actor, to_review=view == "review" and actor.bureau is not None, status=filters["status"],
+        scenario_slug=filters["scenario"], bureau_slug=filters["bureau"], domain_slug=filters["domain"],
+        severity=filters["severity"], decision=filters["decision"],
+        since=bounds[0] if bounds else None, until=bounds[1] if bounds else None,
+    )
     page = CappedPaginator(qs, 50).get_page(request.GET.get("page"))
     can_review = actor.bureau is not None and actor.role in ACTING_ROLES
+    query = urlencode({"view": view, **{k: v for k, v in filters.items() if v}})
     return render(request, "events/queue.html", {
-        "page": page, "view": view, "status": status, "statuses": Event.Status.choices, "can_review": can_review,
+        "page": page, "view": view, "status": filters["status"], "filters": filters, "query": query,
+        "filtered": any(filters.values()),
+        "statuses": [(selectors.OPEN_STATUS, _("Open (not yet closed)")), *Event.Status.choices],
+        "severities": Event.Severity.choices, "decisions": EventReview.Decision.choices,
+        "domains": Domain.objects.all(), "scenarios": Scenario.objects.select_related("domain"),
+        "bureaus": Bureau.objects.order_by("slug") if actor.sees_all_bureaus else [],
+        "can_review": can_review,
     })
+
+
+@portal_view()
+def review_fast(request, actor):
+    """The review queue at the speed of a queue: each event's evidence on one card (the annotated
+    frame, or the text of a complaint), confirmed or dismissed from the keyboard; the page moves on
+    to the next card by itself (static/js/review.js), as Frigate's review screen does."""
+    can_review = actor.bureau is not None and actor.role in ACTING_ROLES
+    events = list(selectors.event_list(actor=actor, to_review=True)[:REVIEW_BATCH]) if can_review else []
+    cards = [{
+        "event": event,
+        "has_snapshot": actor.sees_raw_inputs and bool(event.last_request.annotated_image
+                                                      or event.first_request.annotated_image),
+        "excerpt": event.excerpt if actor.sees_raw_inputs else "",
+    } for event in events]
+    return render(request, "events/review.html", {"cards": cards, "can_review": can_review,
+                                                  "batch": REVIEW_BATCH})
+
+
+# Cards on one page of the fast review; the page offers the next batch when these are done.
+REVIEW_BATCH = 100
 
 
 @portal_view()
@@ -110,7 +167,7 @@ def event_review_view(request, actor, event_id):
     _run(request, lambda: services.event_review(actor=actor, event_id=event_id, decision=decision,
                                                 reason=request.POST.get("reason", "")),
          _("Event confirmed.") if decision == EventReview.Decision.CONFIRM else _("Event dismissed."))
-    return redirect("events:detail", event_id=event_id)
+    return _back(request, reverse("events:detail", args=[event_id]))
 
 
 @portal_view()
@@ -151,13 +208,20 @@ def work_order_photo(request, actor, work_order_id):
 
 @portal_view()
 def work_order_board(request, actor):
-    orders = list(selectors.work_order_list(actor=actor)[:400])
+    """``?overdue=1`` shows only overdue work orders, ``?bureau=<slug>`` those assigned to a bureau
+    (both narrow the caller's scope; the situation view links here with them)."""
+    only_overdue = request.GET.get("overdue") == "1"
+    bureau = request.GET.get("bureau", "").strip()[:100]
+    orders = list(selectors.work_order_list(actor=actor, overdue=True if only_overdue else None,
+                                            assignee_slug=bureau)[:400])
     columns = [
         {"status": value, "label": label, "orders": [wo for wo in orders if wo.status == value]}
         for value, label in WorkOrder.Status.choices
     ]
     return render(request, "events/board.html", {
         "columns": columns, "overdue": sum(1 for wo in orders if wo.overdue),
+        "only_overdue": only_overdue, "bureau": Bureau.objects.filter(slug=bureau).first() if bureau else None,
+        "filtered": only_overdue or bool(bureau),
     })
 
 

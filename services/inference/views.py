@@ -7,7 +7,7 @@ selectors), so another bureau's request is a 404 here exactly as in the API.
 
 import json
 import re
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.db.models import Count, Q
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from services.accounts.models import Bureau
 from services.accounts.portal import MANAGE_ROLES, SUBMIT_ROLES, SYSTEM_ROLES, portal_view
-from services.catalog.models import Scenario
+from services.catalog.models import Domain, Scenario
 from services.catalog.selectors import scenario_get
 from services.catalog.views import example_path, scenario_context
 from services.core.errors import ApplicationError
@@ -70,8 +70,19 @@ def request_submit(request, actor, slug):
 
 @portal_view()
 def request_list(request, actor):
-    filters = {name: request.GET.get(name, "").strip()[:100] for name in ("scenario", "status", "alert", "bureau")}
+    filters = {name: request.GET.get(name, "").strip()[:100]
+               for name in ("scenario", "status", "alert", "bureau", "domain", "day")}
     qs = inference_request_list(actor=actor, scenario=filters["scenario"] or None, status=filters["status"] or None)
+    if filters["domain"]:
+        qs = qs.filter(scenario__domain__slug=filters["domain"])
+    # ``day``: requests submitted on that local day (the situation view links "today's requests" here).
+    try:
+        day = date.fromisoformat(filters["day"]) if filters["day"] else None
+    except ValueError:
+        day, filters["day"] = None, ""
+    if day is not None:
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        qs = qs.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
     if filters["alert"] == "yes":
         qs = qs.filter(alert=True)
     elif filters["alert"] == "no":
@@ -96,6 +107,7 @@ def request_list(request, actor):
         "scenarios": Scenario.objects.select_related("domain").order_by("domain__order", "order", "slug"),
         "statuses": Status.choices,
         "bureaus": Bureau.objects.order_by("slug") if actor.sees_all_bureaus else [],
+        "domains": Domain.objects.all(),
         "today": counts,
     })
 

@@ -134,3 +134,92 @@ def report_charts(report) -> dict[str, str]:
             color=PALETTE[3],
         ),
     }
+
+
+# --- Interactive charts (ECharts in the page) -------------------------------------------------------
+# The page draws charts in the browser with ECharts (static/vendor/echarts, via static/js/charts.js):
+# tooltips, legends, zoom on time ranges and a click-through to the rows behind a bar. A chart is a
+# plain JSON spec, so a JSON endpoint can hand the same spec to a live page; every spec carries its
+# figures as a table too, shown under the chart for screen readers and for copying. The exports above
+# keep drawing static SVG.
+
+
+def echart(kind: str, title: str, x: list[str], series: list[dict], *, unit: str = "", x_title: str = "",
+           zoom: bool = False, windows: tuple = (), percent: bool = False) -> dict:
+    """A chart spec for static/js/charts.js. ``kind``: bar (stacked when series share a ``stack``),
+    line, hbar (a ranking) or pie (one series). A series is ``{"name", "data", "color"}`` with optional
+    ``"stack"`` and ``"links"`` (one URL or None per point: a click on the point opens it).
+    ``windows``: ``({"days": 7, "label": "7 days"}, …)`` buttons that zoom a time axis to its last days."""
+    spec = {
+        "kind": kind, "title": str(title), "x": [str(v) for v in x], "unit": str(unit), "zoom": zoom,
+        "percent": percent,
+        "windows": [{"days": w["days"], "label": str(w["label"])} for w in windows],
+        "series": [{"name": str(s["name"]), "data": list(s["data"]),
+                    "color": s.get("color") or PALETTE[i % len(PALETTE)],
+                    "stack": s.get("stack"), "links": s.get("links")} for i, s in enumerate(series)],
+    }
+    spec["table"] = chart_table(spec, x_title=x_title)
+    return spec
+
+
+def chart_table(spec: dict, *, x_title: str = "") -> dict:
+    """The figures of a chart as a table: one row per category, one column per series."""
+    head = [x_title or "", *(s["name"] for s in spec["series"])]
+    rows = []
+    for i, label in enumerate(spec["x"]):
+        values = [s["data"][i] if i < len(s["data"]) else None for s in spec["series"]]
+        rows.append([label, *(_cell(v, spec["percent"]) for v in values)])
+    return {"head": head, "rows": rows}
+
+
+def _cell(value, percent: bool) -> str:
+    if value is None:
+        return "—"
+    if percent:
+        return f"{value * 100:.1f}%"
+    return _number(value) if value < 10_000 else f"{value:,.0f}"
+
+
+def report_chart_specs(report) -> dict[str, dict]:
+    """The report page's charts, interactive: requests over time (zoomable; a day opens that day's
+    requests), compute seconds by bureau (a bar opens that bureau's report) and p95 latency by
+    scenario. The monthly export draws the same figures as SVG (``report_charts``)."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    daily = report.period == "day"
+    labels = [f.key for f in report.by_period]
+    day_links = None
+    if daily:
+        base = reverse("requests:list")
+        day_links = [f"{base}?{urlencode({'day': f.key})}" for f in report.by_period]
+    report_url = reverse("reports:usage")
+    span = {"from": report.first.isoformat(), "to": report.last.isoformat()}
+    by_bureau = sorted(report.by_bureau, key=lambda f: -f.compute_ms)[:15]
+    by_latency = sorted((f for f in report.by_scenario if f.p95_ms is not None), key=lambda f: -f.p95_ms)[:15]
+    return {
+        "requests": echart(
+            "bar", _("Requests per day") if daily else _("Requests per month"), labels,
+            [{"name": _("Succeeded"), "data": [f.succeeded for f in report.by_period], "color": PALETTE[0],
+              "stack": "requests", "links": day_links},
+             {"name": _("Failed"), "data": [f.failed for f in report.by_period], "color": PALETTE[1],
+              "stack": "requests", "links": day_links},
+             {"name": _("Alerts"), "data": [f.alerts for f in report.by_period], "color": PALETTE[3]}],
+            x_title=_("Day") if daily else _("Month"), zoom=len(labels) > 7,
+            windows=({"days": 7, "label": _("Last 7 days")}, {"days": 31, "label": _("Whole period")}) if daily else (),
+        ),
+        "compute": echart(
+            "hbar", _("Compute seconds by bureau (share of platform compute)"), [f.label for f in by_bureau],
+            [{"name": _("Compute (s)"), "data": [round(f.compute_s, 3) for f in by_bureau], "color": PALETTE[2],
+              "links": [f"{report_url}?{urlencode({**span, 'bureau': f.key})}" for f in by_bureau]}],
+            unit="s", x_title=_("Bureau"),
+        ),
+        "latency": echart(
+            "hbar", _("Latency p95 by scenario (ms)"), [f.label for f in by_latency],
+            [{"name": _("Latency p95 (ms)"), "data": [round(f.p95_ms, 1) for f in by_latency], "color": PALETTE[3],
+              "links": [f"{report_url}?{urlencode({**span, 'scenario': f.key})}" for f in by_latency]}],
+            unit="ms", x_title=_("Scenario"),
+        ),
+    }

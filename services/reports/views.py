@@ -14,7 +14,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -26,7 +25,7 @@ from services.audit.services import audit_chain_check
 from services.core.errors import ApplicationError, NotFound
 from services.core.errors import PermissionDenied as AppPermissionDenied
 from services.core.pagination import CappedPaginator
-from services.reports.charts import report_charts
+from services.reports.charts import report_chart_specs
 from services.reports.exports import OUTCOMES_NOTE, csv_bytes, report_meta, xlsx_bytes
 from services.reports.selectors import (
     actor_can_see_reports,
@@ -112,7 +111,7 @@ def usage_page(request, actor: Actor):
         return render(request, "reports/usage.html", {"error": exc.message, "choices": choices,
                                                       "params": request.GET}, status=400)
     tables = report_tables(report)
-    charts = {name: mark_safe(svg) for name, svg in report_charts(report).items()}  # noqa: S308 - escaped
+    charts = report_chart_specs(report)
     export_query = request.GET.urlencode()
     return render(request, "reports/usage.html", {
         "report": report,
