@@ -1,3 +1,5 @@
+import hashlib
+
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -123,18 +125,62 @@ class Entitlement(models.Model):
         return f"{self.bureau.slug} × {self.scenario.slug}"
 
 
+class RoutingTarget(models.Model):
+    """A bureau a text-routing scenario may send complaints to, and how routing tells it apart.
+
+    Data a platform admin manages (Django admin, or ``load_catalog`` from the catalog's routing
+    data): a district adds its water affairs bureau or a sub-district office by adding a bureau, a
+    target and its exemplars, without code. ``domain`` groups bureaus whose topics are alike (the
+    eleven sub-district offices handle the same kinds of community affairs); within a domain,
+    ``places`` — communities, villages, landmarks of the bureau's area — decide which office a
+    complaint that names one of them belongs to, since a sentence encoder hardly tells 坂田 from 布吉.
+    """
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="routing_targets")
+    bureau = models.ForeignKey(Bureau, on_delete=models.CASCADE, related_name="routing_targets")
+    domain = models.SlugField(max_length=64, help_text="Bureaus with alike topics share a domain.")
+    places = models.JSONField(
+        default=list, blank=True,
+        help_text="Place names of the bureau's area (list of strings); a complaint naming one goes to this "
+        "bureau rather than another of its domain.",
+    )
+    enabled = models.BooleanField(default=True, help_text="Disabled targets get no complaints and no training.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scenario", "domain", "bureau__slug"]
+        constraints = [models.UniqueConstraint(fields=["scenario", "bureau"], name="routing_target_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scenario.slug} → {self.bureau.slug} ({self.domain})"
+
+
 class RoutingExemplar(models.Model):
     """A labelled example for a text-routing scenario (12345 complaints): this text belongs to that
-    bureau. Seeded from catalog data; bureaus add their own, which is how routing learns."""
+    bureau. Seeded from catalog data; platform admins add more, and a dispatcher's re-route of a
+    complaint adds one (``origin`` reroute), which is how routing learns.
+
+    The sentence embedding is kept on the row (``embedding``, float32, with the encoder version that
+    made it), so retraining after one new exemplar embeds one text, not all of them."""
+
+    class Origin(models.TextChoices):
+        CATALOG = "catalog", _("Catalog data")
+        ADMIN = "admin", _("Added by an admin")
+        REROUTE = "reroute", _("Dispatcher re-route")
 
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="routing_exemplars")
     target_bureau = models.ForeignKey(Bureau, on_delete=models.CASCADE, related_name="+")
     text = models.TextField()
-    text_sha256 = models.CharField(max_length=64)
+    text_sha256 = models.CharField(max_length=64, editable=False)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.ADMIN)
     added_by = models.ForeignKey(
         Bureau, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The bureau that contributed it; empty for catalog data.",
     )
+    note = models.CharField(max_length=500, blank=True, help_text="Why it was added (a re-route's reason).")
+    source_request = models.UUIDField(null=True, blank=True, help_text="The request a re-route corrected.")
+    embedding = models.BinaryField(null=True, blank=True, editable=False)
+    embedding_version = models.CharField(max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -145,3 +191,46 @@ class RoutingExemplar(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scenario.slug} → {self.target_bureau.slug}: {self.text[:30]}"
+
+    def save(self, *args, **kwargs):
+        self.text = self.text.strip()
+        digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        if digest != self.text_sha256:
+            self.text_sha256 = digest
+            self.embedding, self.embedding_version = None, ""
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "text_sha256", "embedding", "embedding_version"}
+        super().save(*args, **kwargs)
+
+
+class RoutingClassifier(models.Model):
+    """A classifier trained on the sentence embeddings of a scenario's exemplars (multinomial
+    logistic regression), written by the routing trainer whenever the exemplars or targets change.
+
+    ``fingerprint`` hashes what it was trained on (targets, exemplar texts and labels, encoder
+    version); the pipeline uses the newest row whose fingerprint matches the current data and trains
+    a new one when none does, so a change is never routed with a stale model. The weights are small
+    (classes × 512 float32) and live in the row, so every worker reads the same model."""
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="routing_classifiers")
+    fingerprint = models.CharField(max_length=64)
+    classes = models.JSONField(help_text="Bureau slugs, in the order of the weight rows.")
+    weights = models.BinaryField(help_text="float32 [classes, dims] then float32 [classes] intercepts.")
+    dims = models.PositiveIntegerField()
+    encoder_version = models.CharField(max_length=32)
+    exemplars = models.PositiveIntegerField()
+    regularization = models.FloatField(help_text="Inverse regularisation strength C.")
+    cv_top1 = models.FloatField(null=True, blank=True, help_text="Cross-validated top-1 on the exemplars.")
+    trained_by = models.CharField(max_length=200)
+    train_seconds = models.FloatField(default=0)
+    trained_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-trained_at"]
+        get_latest_by = "trained_at"
+        constraints = [
+            models.UniqueConstraint(fields=["scenario", "fingerprint"], name="routing_classifier_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario.slug} classifier {self.fingerprint[:8]} ({self.exemplars} exemplars)"

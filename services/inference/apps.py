@@ -5,3 +5,10 @@ class InferenceConfig(AppConfig):
     name = "services.inference"
     label = "inference"
     verbose_name = "Inference requests"
+
+    def ready(self):
+        # The routing trainer follows catalog changes (and registers its Celery task in workers).
+        from services.catalog.signals import routing_data_changed
+        from services.inference import routing
+
+        routing_data_changed.connect(routing.on_routing_data_changed, dispatch_uid="inference.routing")

@@ -5,7 +5,7 @@ from services.catalog.services import catalog_load
 
 
 class Command(BaseCommand):
-    help = "Load the scenario catalog (services/catalog/data/) and its routing exemplars (idempotent)."
+    help = "Load the scenario catalog (services/catalog/data/) and its routing targets and exemplars (idempotent)."
 
     def handle(self, *args, **options):
         report = catalog_load()
@@ -19,5 +19,9 @@ class Command(BaseCommand):
                 f"{report.unchanged} unchanged"
             )
         )
-        exemplars = routing_exemplars_load()
-        self.stdout.write(f"routing exemplars: {exemplars.created} created, {exemplars.unchanged} unchanged")
+        exemplars = routing_exemplars_load(by="command:load_catalog", wait=True)
+        self.stdout.write(
+            f"routing: {exemplars.targets_created} targets created, {exemplars.targets_updated} updated; "
+            f"{exemplars.created} exemplars created, {exemplars.unchanged} unchanged"
+            + ("; router trained (or left to the first complaint if Triton is not up)" if exemplars.changed else "")
+        )

@@ -7,7 +7,7 @@ class Command(BaseCommand):
     help = "Load routing exemplars from services/catalog/data/routing_exemplars.yaml (idempotent; after load_catalog)."
 
     def handle(self, *args, **options):
-        report = routing_exemplars_load()
+        report = routing_exemplars_load(by="command:load_exemplars", wait=True)
         self.stdout.write(
             self.style.SUCCESS(f"routing exemplars: {report.created} created, {report.unchanged} unchanged")
         )
