@@ -199,6 +199,29 @@ class EventDispatchApi(APIView):
         return Response(WorkOrderOutput(wo, context={"request": request}).data, status=201)
 
 
+class RerouteInput(serializers.Serializer):
+    bureau = serializers.SlugField(help_text="Slug of the bureau that should handle the complaint.")
+    reason = serializers.CharField(max_length=500, help_text="Why; kept with the new routing exemplar.")
+
+
+class EventRerouteApi(APIView):
+    """Re-route a 12345 complaint awaiting review to another bureau, with a reason; the complaint
+    becomes a routing exemplar of that bureau and the router retrains."""
+
+    @extend_schema(operation_id="events_reroute", request=RerouteInput, responses=EventOutput)
+    def post(self, request, event_id):
+        from services.events.reroute import event_reroute
+
+        data = _valid(RerouteInput, request.data)
+        actor = actor_from_request(request)
+        row = event_reroute(actor=actor, event_id=event_id, bureau_slug=data["bureau"], reason=data["reason"])
+        if actor.bureau is not None and actor.bureau.pk not in (row.to_bureau_id, row.event.source_bureau_id):
+            # The caller handed the complaint away and no longer sees the event.
+            return Response({"id": str(row.event_id), "bureau": row.to_bureau.slug, "rerouted": True})
+        event = selectors.event_get(actor=actor, event_id=event_id)
+        return Response(EventOutput(event, context=_context(request, actor)).data)
+
+
 class WorkOrderListApi(APIView):
     @extend_schema(operation_id="work_orders_list", responses=WorkOrderOutput(many=True), parameters=[
         OpenApiParameter("status", str), OpenApiParameter("overdue", bool)])

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from services.accounts.models import Bureau
-from services.catalog.models import Scenario
+from services.catalog.models import RoutingExemplar, Scenario
 from services.inference.models import InferenceRequest
 
 
@@ -181,3 +181,25 @@ class WorkOrderTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.work_order_id}: {self.from_status or '-'} → {self.to_status}"
+
+
+class EventReroute(models.Model):
+    """A dispatcher sent a routed complaint to another bureau: the event's responsible bureau changed,
+    and the complaint became a routing exemplar of the new bureau (``exemplar``), which is how the
+    router learns from its mistakes. One row per re-route, with who and why."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="reroutes")
+    from_bureau = models.ForeignKey(Bureau, on_delete=models.PROTECT, related_name="+")
+    to_bureau = models.ForeignKey(Bureau, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500)
+    actor = models.CharField(max_length=200, help_text="user:<name> or api-client:<prefix>")
+    actor_bureau = models.ForeignKey(Bureau, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    exemplar = models.ForeignKey(RoutingExemplar, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}: {self.from_bureau_id} → {self.to_bureau_id}"

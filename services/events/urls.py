@@ -9,6 +9,7 @@ urlpatterns = [
     path("events/<uuid:event_id>/snapshot.jpg", api.EventSnapshotApi.as_view(), name="api-event-snapshot"),
     path("events/<uuid:event_id>/review", api.EventReviewApi.as_view(), name="api-event-review"),
     path("events/<uuid:event_id>/dispatch", api.EventDispatchApi.as_view(), name="api-event-dispatch"),
+    path("events/<uuid:event_id>/reroute", api.EventRerouteApi.as_view(), name="api-event-reroute"),
     path("work-orders", api.WorkOrderListApi.as_view(), name="api-work-orders"),
     path("work-orders/<uuid:work_order_id>", api.WorkOrderDetailApi.as_view(), name="api-work-order-detail"),
     path("work-orders/<uuid:work_order_id>/photo", api.WorkOrderPhotoApi.as_view(), name="api-work-order-photo"),
@@ -26,6 +27,7 @@ portal_urlpatterns = [
     path("<uuid:event_id>/snapshot.jpg", views.event_snapshot, name="snapshot"),
     path("<uuid:event_id>/review/", views.event_review_view, name="review"),
     path("<uuid:event_id>/dispatch/", views.event_dispatch_view, name="dispatch"),
+    path("<uuid:event_id>/reroute/", views.event_reroute_view, name="reroute"),
     path("work-orders/<uuid:work_order_id>/photo", views.work_order_photo, name="photo"),
     path("work-orders/<uuid:work_order_id>/<str:action>/", views.work_order_step, name="step"),
 ]

@@ -147,7 +147,21 @@ def event_detail(request, actor, event_id):
         "has_snapshot": actor.sees_raw_inputs and bool(event.last_request.annotated_image
                                                       or event.first_request.annotated_image),
         "show_excerpt": actor.sees_raw_inputs,
+        **_reroute_context(actor, event),
     })
+
+
+def _reroute_context(actor, event) -> dict:
+    """The re-route form (bureaus to choose from) and the event's earlier re-routes."""
+    from services.events.models import EventReroute
+    from services.events.reroute import can_reroute, reroute_targets
+
+    if event.scenario.pipeline != "text_routing":
+        return {}
+    return {
+        "reroute_targets": reroute_targets(event) if can_reroute(actor, event) else [],
+        "reroutes": EventReroute.objects.filter(event=event).select_related("from_bureau", "to_bureau"),
+    }
 
 
 @portal_view()
@@ -176,6 +190,19 @@ def event_dispatch_view(request, actor, event_id):
     _run(request, lambda: services.work_order_dispatch(
         actor=actor, event_id=event_id, assignee_slug=request.POST.get("assignee", ""),
         instructions=request.POST.get("instructions", "")), _("Work order dispatched."))
+    return redirect("events:detail", event_id=event_id)
+
+
+@portal_view()
+@require_POST
+def event_reroute_view(request, actor, event_id):
+    from services.events.reroute import event_reroute
+
+    done = _run(request, lambda: event_reroute(
+        actor=actor, event_id=event_id, bureau_slug=request.POST.get("bureau", ""),
+        reason=request.POST.get("reason", "")), _("Complaint re-routed; the router learns from it."))
+    if done and not selectors.event_scope(actor).filter(pk=event_id).exists():
+        return redirect("events:queue")  # handed away: this bureau no longer sees it
     return redirect("events:detail", event_id=event_id)
 
 
