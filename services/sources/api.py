@@ -5,7 +5,6 @@ bureau's source or binding is a 404. Camera URLs are shown without their passwor
 """
 
 import json
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.http import FileResponse
@@ -24,6 +23,7 @@ from services.core.pagination import CappedLimitOffsetPagination
 from services.inference import inputs
 from services.inference.access import inference_request_check_raw_input
 from services.sources.authentication import DeviceKeyAuthentication, DeviceRateThrottle
+from services.sources.grabbers import masked_url
 from services.sources.models import Binding, Source
 from services.sources.selectors import binding_get, binding_list, source_get, source_list
 from services.sources.services import (
@@ -38,17 +38,6 @@ from services.sources.services import (
     source_update,
     source_zones_set,
 )
-
-
-def masked_url(url: str) -> str:
-    """rtsp://admin:secret@cam/… → rtsp://admin:***@cam/…: a camera password is not for every reader."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 class _Absolute:

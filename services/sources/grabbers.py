@@ -7,14 +7,16 @@ caller counts them and backs off. Only the URL given is contacted: no redirects 
 """
 
 import io
+import os
 import re
+import socket
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from PIL import Image, UnidentifiedImageError
 
@@ -243,7 +245,7 @@ def grab_http(url: str, limits: Limits) -> Frame:
     return to_frame(bytes(body), limits)
 
 
-# --- OpenCV (RTSP streams, video files) -------------------------------------------------------------
+# --- OpenCV (video files) ----------------------------------------------------------------------------
 
 
 def file_path(url: str) -> Path:
@@ -280,19 +282,107 @@ def grab_video_file(path: Path, position: int, limits: Limits) -> Frame:
         capture.release()
 
 
-def grab_rtsp(url: str, limits: Limits) -> Frame:
+# --- RTSP -------------------------------------------------------------------------------------------
+
+# ffmpeg (inside OpenCV) logs to the process's stderr, beyond our reach to scrub; its messages can
+# carry a stream's address. It stays quiet: the reasons reach the operator through our own
+# messages (see ``rtsp_probe``), which never hold a password. Read once, when OpenCV first opens a
+# stream, so it is set before any capture; an operator's own setting wins.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+# RTP over TCP, interleaved in the RTSP connection: what a camera behind NAT or a firewall needs, and
+# no packets lost on a busy network. Without a setting OpenCV lets ffmpeg prefer TCP and fall back to
+# UDP silently. A site whose cameras serve UDP only sets OPENCV_FFMPEG_CAPTURE_OPTIONS=rtsp_transport;udp
+# for the workers (docs/cameras.md).
+os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
+
+
+def masked_url(url: str) -> str:
+    """rtsp://admin:secret@cam/… → rtsp://admin:***@cam/…: a camera password is not for every reader."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` without the password of ``url``, in any of the spellings a library may print it."""
+    parts = urlsplit(url or "")
+    if not text or parts.password is None:
+        return text
+    text = text.replace(url, masked_url(url))
+    for secret in sorted({parts.password, unquote(parts.password)} - {""}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def rtsp_probe(url: str, timeout_s: float) -> str:
+    """Why an RTSP stream did not open, in words an operator can act on, from one DESCRIBE of our own.
+
+    OpenCV only says "not opened"; the camera's answer tells a wrong password from a wrong path
+    from a camera that is off. The request carries no credentials, so none can leak through it.
+    """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 554
+    if parts.scheme.lower() != "rtsp":
+        return "cannot open the RTSP stream (unreachable, refused, wrong credentials or not a stream)"
+    path = urlunsplit(("rtsp", f"{host}:{port}" if ":" not in host else f"[{host}]:{port}", parts.path or "/",
+                       parts.query, ""))
+    request = (f"DESCRIBE {path} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n"
+               "User-Agent: CityAI-source-puller/1\r\n\r\n")
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as conn:
+            conn.settimeout(timeout_s)
+            conn.sendall(request.encode("latin-1", "replace"))
+            status = conn.recv(1024).split(b"\r\n", 1)[0].decode("latin-1", "replace")
+    except TimeoutError:
+        return f"the camera did not answer within {timeout_s:g} s"
+    except OSError as exc:
+        return f"cannot reach the camera: {exc.strerror or exc.__class__.__name__}"
+    words = status.split(" ", 2)
+    if len(words) < 2 or not words[0].startswith("RTSP/") or not words[1].isdigit():
+        return "the address answers, but not as an RTSP camera"
+    code, reason = int(words[1]), (words[2] if len(words) > 2 else "").strip()
+    if code == 401:
+        if parts.password is None:
+            return "the camera asks for a user name and password (RTSP 401); give them in the URL"
+        return "the camera refused the user name or password (RTSP 401)"
+    if code == 404:
+        return "the camera has no stream at this path (RTSP 404)"
+    if code == 200:
+        return ("the camera accepts the stream request but sent no playable video in time "
+                "(stream stalled, unsupported codec, or no RTP over TCP: see docs/cameras.md)")
+    return redact(f"the camera answered RTSP {code} {reason}"[:200], url)
+
+
+def open_rtsp(url: str, limits: Limits):
+    """An opened OpenCV capture of the stream, or ``SourceUnavailable`` with the camera's reason."""
     import cv2
 
     timeout_ms = int(limits.timeout_s * 1000)
-    capture = cv2.VideoCapture(
-        url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
-    )
     try:
-        if not capture.isOpened():
-            raise SourceUnavailable("cannot open the RTSP stream (unreachable, refused or not a stream)")
+        capture = cv2.VideoCapture(
+            url, cv2.CAP_FFMPEG,
+            [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms],
+        )
+    except cv2.error as exc:
+        raise SourceUnavailable(redact(f"OpenCV cannot open the stream: {exc}", url)) from None
+    if not capture.isOpened():
+        capture.release()
+        raise SourceUnavailable(rtsp_probe(url, min(limits.timeout_s, 5.0)))
+    return capture
+
+
+def grab_rtsp(url: str, limits: Limits) -> Frame:
+    """One frame from a fresh RTSP session: a handshake and a wait for a key frame (seconds) per call;
+    short-interval bindings use a kept-open reader instead (``services.sources.streams``)."""
+    capture = open_rtsp(url, limits)
+    try:
         ok, array = capture.read()
         if not ok or array is None:
-            raise SourceUnavailable("the RTSP stream gave no frame before the timeout")
+            raise SourceUnavailable(f"the RTSP stream gave no frame within {limits.timeout_s:g} s")
         _check_pixels(array, limits)
         return encode_bgr(array)
     finally:

@@ -35,7 +35,7 @@ from services.core.errors import ApplicationError, Conflict, NotFound, Permissio
 from services.inference.inputs import CheckedInput, check_image, reject_nul
 from services.inference.models import InferenceRequest
 from services.inference.services import inference_request_submit, scenario_params_resolve
-from services.sources import grabbers
+from services.sources import grabbers, streams
 from services.sources.models import Binding, Source
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,9 @@ def _audit(actor: Actor, source: Source, change: str, **details: Any) -> None:
     )
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, name: str = "") -> Any:
+    if name == "url":
+        return grabbers.masked_url(value)  # the audit log is read by auditors, not camera admins
     return str(value) if isinstance(value, Decimal) else value
 
 
@@ -196,7 +198,7 @@ def source_create(
         address=_text(address, "address", max_length=300),
         zones=check_zones(zones),
     )
-    _audit(actor, source, "created", kind=source.kind, mode=source.mode, url=source.url)
+    _audit(actor, source, "created", kind=source.kind, mode=source.mode, url=grabbers.masked_url(source.url))
     return source
 
 
@@ -210,7 +212,7 @@ def source_update(*, actor: Actor, source: Source, **fields: Any) -> Source:
     if "zones" in fields:
         _set_zones(source, fields.pop("zones"))
     mode = _choice(fields.get("mode", source.mode), "mode", Source.Mode)
-    before = {name: _jsonable(getattr(source, name)) for name in fields}
+    before = {name: _jsonable(getattr(source, name), name) for name in fields}
     if "name" in fields:
         source.name = _text(fields["name"], "name", max_length=200, required=True)
     if "kind" in fields:
@@ -236,7 +238,7 @@ def source_update(*, actor: Actor, source: Source, **fields: Any) -> Source:
         source.next_pull_at = timezone.now()
         source.consecutive_failures = 0
     source.save()
-    after = {name: _jsonable(getattr(source, name)) for name in fields}
+    after = {name: _jsonable(getattr(source, name), name) for name in fields}
     _audit(actor, source, "updated", before=before, after=after)
     return source
 
@@ -530,6 +532,30 @@ def _store_frame(source: Source, jpeg: bytes) -> None:
         transaction.on_commit(lambda: storage.delete(old))
 
 
+def keep_open_max_age(source: Source) -> float | None:
+    """For an RTSP source whose shortest enabled binding interval is at most
+    ``CITYAI_SOURCES_KEEP_OPEN_SECONDS``: that interval, the oldest a kept-open frame may be. None
+    for every other source, which opens a session per pull (a long interval does not pay for a
+    session held open and a stream decoded all the time)."""
+    if urlsplit(source.url).scheme.lower() not in ("rtsp", "rtsps"):
+        return None
+    threshold = streams.setting(settings, "CITYAI_SOURCES_KEEP_OPEN_SECONDS", 30.0)
+    shortest = source.bindings.filter(enabled=True).aggregate(at=Min("interval_s"))["at"]
+    if shortest is None or shortest > threshold:
+        return None
+    return float(shortest)
+
+
+def _grab(source: Source) -> grabbers.Frame:
+    limits = _limits()
+    max_age = keep_open_max_age(source)
+    if max_age is not None:
+        frame = streams.registry().frame(str(source.pk), source.url, limits=limits, max_age_s=max_age)
+        if frame is not None:
+            return frame
+    return grabbers.grab(source.url, position=source.frame_position, limits=limits)
+
+
 def source_pull(*, source_id, now: datetime | None = None) -> PullOutcome:
     """Grab one frame, keep it as the last frame, submit it for every due binding.
 
@@ -542,10 +568,11 @@ def source_pull(*, source_id, now: datetime | None = None) -> PullOutcome:
     if source is None or source.mode != Source.Mode.PULL or not source.enabled:
         return PullOutcome(ok=False, error="not a pulled, enabled source")
     try:
-        frame = grabbers.grab(source.url, position=source.frame_position, limits=_limits())
+        frame = _grab(source)
     except grabbers.SourceUnavailable as exc:
-        _record_failure(source, exc.message, now)
-        return PullOutcome(ok=False, error=exc.message)
+        message = grabbers.redact(exc.message, source.url)
+        _record_failure(source, message, now)
+        return PullOutcome(ok=False, error=message)
 
     try:
         checked = check_image(frame.jpeg, "frame.jpg")

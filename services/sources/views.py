@@ -12,7 +12,6 @@ network, nothing for the CSP to allow.
 
 import json
 import math
-from urllib.parse import urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -29,6 +28,7 @@ from services.core.errors import ApplicationError, NotFound
 from services.inference.access import inference_request_check_raw_input
 from services.sources import selectors, services
 from services.sources.forms import BindingForm, SourceForm, ZonesForm, service_message
+from services.sources.grabbers import masked_url
 from services.sources.models import Binding, Source
 
 Role = Membership.Role
@@ -54,19 +54,6 @@ def _binding_of(source: Source, binding_id) -> Binding:
     if binding is None:
         raise Http404
     return binding
-
-
-def masked_url(url: str) -> str:
-    """A stream address as shown on the page: the password of an rtsp://user:pass@host URL stays hidden."""
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"{parts.username}:***@{host}", parts.path, parts.query, parts.fragment))
 
 
 # --- The site map -----------------------------------------------------------------------------------
