@@ -116,6 +116,10 @@ CITYAI_MAX_WAIT_SECONDS = env_int("CITYAI_MAX_WAIT_SECONDS", 30)
 CITYAI_LIST_COUNT_CAP = env_int("CITYAI_LIST_COUNT_CAP", 10_000)
 # Workers keep scenario and bureau rows this long before reading them again (services/core/cache.py).
 CITYAI_ROW_CACHE_SECONDS = env_float("CITYAI_ROW_CACHE_SECONDS", 30.0)
+# API keys and webhook presence are cached per process (services/core/configcache.py); a change is
+# seen by every process within CITYAI_CONFIG_CHECK_MS, and entries live at most this long anyway.
+CITYAI_CONFIG_CHECK_MS = env_int("CITYAI_CONFIG_CHECK_MS", 100)
+CITYAI_CONFIG_CACHE_SECONDS = env_float("CITYAI_CONFIG_CACHE_SECONDS", 60.0)
 # How far ahead of our clock a source's capture time may be (device clocks drift).
 CITYAI_CAPTURE_CLOCK_SKEW_SECONDS = env_int("CITYAI_CAPTURE_CLOCK_SKEW_SECONDS", 120)
 # Work a bureau may have waiting at once; past it new requests get 503 with Retry-After.
@@ -123,6 +127,13 @@ CITYAI_MAX_QUEUED_PER_BUREAU = env_int("CITYAI_MAX_QUEUED_PER_BUREAU", 1000)
 # Fair sharing (docs/fair-sharing.md): a bureau's high or normal work beyond this many queued
 # requests in that tier runs as bulk, so one bureau's backlog cannot hold up another's.
 CITYAI_FAIR_SHARE_QUEUED = env_int("CITYAI_FAIR_SHARE_QUEUED", 20)
+# Batches (docs/performance.md): inputs one batch call may carry; rows a worker claims and runs
+# together; pipelines of a batch run side by side in this many threads per worker process; a drain
+# message on its way spares further submits of the same scenario and tier their own for this long.
+CITYAI_MAX_BATCH_ITEMS = env_int("CITYAI_MAX_BATCH_ITEMS", 64)
+CITYAI_WORKER_BATCH_SIZE = env_int("CITYAI_WORKER_BATCH_SIZE", 16)
+CITYAI_WORKER_BATCH_THREADS = env_int("CITYAI_WORKER_BATCH_THREADS", 8)
+CITYAI_DRAIN_PENDING_MS = env_int("CITYAI_DRAIN_PENDING_MS", 2000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = CITYAI_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

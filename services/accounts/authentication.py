@@ -8,6 +8,7 @@ from rest_framework import authentication, exceptions
 
 from services.accounts.keys import key_matches, parse_prefix
 from services.accounts.models import ApiClient
+from services.core import configcache
 
 # last_used_at is informative; writing it on every call would add a commit per request.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -47,7 +48,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         prefix = parse_prefix(key)
         if prefix is None:
             raise exceptions.AuthenticationFailed("Malformed API key.")
-        client = ApiClient.objects.select_related("bureau").filter(prefix=prefix).first()
+        client = configcache.cached(
+            ("api-client", prefix), lambda: ApiClient.objects.select_related("bureau").filter(prefix=prefix).first()
+        )
         if client is None or not key_matches(key, client.key_hash):
             raise exceptions.AuthenticationFailed("Unknown API key.")
         if client.revoked_at is not None:
@@ -57,6 +60,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if client.last_used_at is None or now - client.last_used_at > _LAST_USED_RESOLUTION:
             ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+            client.last_used_at = now  # the cached row too: one write a minute, not one a call
         return ApiClientUser(client), client
 
     def authenticate_header(self, request) -> str:

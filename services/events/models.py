@@ -72,7 +72,7 @@ class Event(models.Model):
 
 class EventOccurrence(models.Model):
     """One firing request of an event. The unique request makes recording idempotent: a second
-    ``request_finished`` for the same request finds the row and does nothing."""
+    ``requests_finished`` for the same request finds the row and does nothing."""
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="occurrences")
     request = models.OneToOneField(InferenceRequest, on_delete=models.PROTECT, related_name="event_occurrence")

@@ -1,19 +1,19 @@
-"""Events subscribe to inference's ``request_finished`` (sent after the finishing commit)."""
+"""Events subscribe to inference's ``requests_finished`` (sent after the finishing commit)."""
 
 import logging
 
 from django.dispatch import receiver
 
-from services.events.services import event_record_from_request
-from services.inference.signals import request_finished
+from services.events.services import event_record_from_requests
+from services.inference.signals import requests_finished
 
 logger = logging.getLogger(__name__)
 
 
-@receiver(request_finished, dispatch_uid="events_record_request")
-def _record(sender, request_id, request=None, **kwargs) -> None:
-    # The request is finished and committed; a failure here must not reach the worker as an error.
+@receiver(requests_finished, dispatch_uid="events_record_requests")
+def _record(sender, requests, **kwargs) -> None:
+    # The requests are finished and committed; a failure here must not reach the worker as an error.
     try:
-        event_record_from_request(request_id=request_id, request=request)
+        event_record_from_requests(requests=requests)
     except Exception:
-        logger.exception("recording an event for request %s failed", request_id)
+        logger.exception("recording events for %d requests failed", len(requests))

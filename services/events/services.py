@@ -30,9 +30,12 @@ EXCERPT_CHARS = 200
 MAX_VALUES = 16
 
 
-def _announce(event_id, change: str, work_order_id=None) -> None:
+def _announce(event_id, change: str, work_order_id=None, **known) -> None:
+    """``known``: facts the sender has at hand (``api_client_id`` of the request that raised the
+    event), so that subscribers need not read them again."""
     transaction.on_commit(
-        lambda: event_changed.send(sender=Event, event_id=event_id, change=change, work_order_id=work_order_id)
+        lambda: event_changed.send(sender=Event, event_id=event_id, change=change, work_order_id=work_order_id,
+                                   **known)
     )
 
 
@@ -135,12 +138,21 @@ def _record_in_transaction(request: InferenceRequest, seen_at) -> Event:
         EventOccurrence.objects.create(event=open_event, request=request, seen_at=seen_at)
         _announce(open_event.pk, "merged")
         return open_event
-    event = Event.objects.create(
-        scenario=scenario,
+    event = _new_event(request, bureau)
+    event.save(force_insert=True)
+    EventOccurrence.objects.create(event=event, request=request, seen_at=seen_at)
+    _announce(event.pk, "created", api_client_id=request.api_client_id)
+    return event
+
+
+def _new_event(request: InferenceRequest, bureau: Bureau) -> Event:
+    seen_at = request.captured_at
+    return Event(
+        scenario=request.scenario,
         bureau=bureau,
         source_bureau=request.bureau,
         source=request.source,
-        severity=policy.severity_for(scenario),
+        severity=policy.severity_for(request.scenario),
         first_request=request,
         last_request=request,
         summary=(request.result or {}).get("summary", "")[:500],
@@ -149,9 +161,34 @@ def _record_in_transaction(request: InferenceRequest, seen_at) -> Event:
         first_seen_at=seen_at,
         last_seen_at=seen_at,
     )
-    EventOccurrence.objects.create(event=event, request=request, seen_at=seen_at)
-    _announce(event.pk, "created")
-    return event
+
+
+def event_record_from_requests(*, requests: list[InferenceRequest]) -> list[Event]:
+    """Record the events of a finished batch. Alerts with a source may merge into an open event
+    and are recorded one by one under their source's lock; alerts without a source never merge, so
+    a batch of them is recorded with one INSERT of events and one of occurrences."""
+    alerts = [r for r in requests if r.status == InferenceRequest.Status.SUCCEEDED and r.alert]
+    merging = [r for r in alerts if r.source]
+    single = [r for r in alerts if not r.source]
+    events = [event_record_from_request(request_id=r.pk, request=r) for r in merging]
+    if len(single) == 1:
+        events.append(event_record_from_request(request_id=single[0].pk, request=single[0]))
+    elif single:
+        try:
+            with transaction.atomic():
+                done = set(EventOccurrence.objects.filter(request__in=[r.pk for r in single])
+                           .values_list("request_id", flat=True))
+                new = [r for r in single if r.pk not in done]
+                created = [_new_event(r, responsible_bureau(r)) for r in new]
+                Event.objects.bulk_create(created)
+                EventOccurrence.objects.bulk_create([EventOccurrence(event=e, request=r, seen_at=r.captured_at)
+                                                     for e, r in zip(created, new, strict=True)])
+                for event in created:
+                    _announce(event.pk, "created", api_client_id=event.first_request.api_client_id)
+            events.extend(created)
+        except IntegrityError:  # another recorder of some of them won: one by one finds out which
+            events.extend(event_record_from_request(request_id=r.pk, request=r) for r in single)
+    return [e for e in events if e is not None]
 
 
 # --- review -------------------------------------------------------------------------------------

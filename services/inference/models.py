@@ -90,6 +90,9 @@ class InferenceRequest(models.Model):
             models.Index(fields=["bureau", "tier"], name="request_waiting",
                          condition=models.Q(status__in=["queued", "running"])),
             models.Index(fields=["bureau", "scenario", "source", "-captured_at"], name="request_source_history"),
+            # Workers claim the due rows of one scenario and tier in one statement (a drain).
+            models.Index(fields=["scenario", "tier", "next_attempt_at"], name="request_queued_due",
+                         condition=models.Q(status="queued")),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from services.accounts.selectors import Actor, get_scoped_or_404, scope_to_actor
 from services.catalog.models import Entitlement
 from services.inference.models import InferenceRequest
-from services.inference.notify import FinishedListener
+from services.inference.notify import hub
 from services.inference.pipelines import PastRequest
 
 
@@ -66,22 +66,28 @@ def _read_input_file(name: str) -> bytes | None:
 
 
 def inference_request_wait(*, request: InferenceRequest, seconds: float) -> InferenceRequest:
-    """Wait up to ``seconds`` for a request to finish: woken by its Redis notice, and re-reading the
-    row every second anyway, so a lost notice costs at most a second."""
+    """Wait up to ``seconds`` for a request to finish: woken by its notice (see ``notify``), and
+    re-reading the row every second anyway, so a lost notice costs at most a second.
+
+    A request created while this process was already listening needs no read before the wait: its
+    notice cannot have been missed. Otherwise the row is read first (it may have finished already)."""
     if request.is_terminal or seconds <= 0:
         return request
     deadline = time.monotonic() + seconds
-    listener = FinishedListener(request.pk)
+    event = hub.register(request.pk)
     try:
-        request.refresh_from_db()
+        since = hub.listening_since()
+        if since is None or request.created_at is None or request.created_at.timestamp() < since + 0.001:
+            request.refresh_from_db()
         while not request.is_terminal:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            listener.wait(min(remaining, 1.0))
+            if event.wait(min(remaining, 1.0)):
+                event.clear()  # heard once; from now on the row is read once a second
             request.refresh_from_db()
     finally:
-        listener.close()
+        hub.unregister(request.pk, event)
     return request
 
 

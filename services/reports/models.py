@@ -50,7 +50,7 @@ class UsageDaily(models.Model):
 
 
 class MeteredRequest(models.Model):
-    """Marks a request as counted, so that a second ``request_finished`` (or a catch-up run, or a
+    """Marks a request as counted, so that a second ``requests_finished`` (or a catch-up run, or a
     rebuild racing the signal) never counts it twice. A separate table because inference's
     request row is not ours to change."""
 

@@ -7,5 +7,9 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
-        # Webhooks listen to inference's request_finished; inference never imports webhooks.
+        # Webhooks listen to inference's requests_finished; inference never imports webhooks.
+        from services.core import configcache
         from services.webhooks import receivers  # noqa: F401
+        from services.webhooks.models import Webhook
+
+        configcache.watch(Webhook)  # which clients have webhooks is cached per process

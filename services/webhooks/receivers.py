@@ -1,4 +1,4 @@
-"""Webhooks subscribe to inference's ``request_finished`` and events' ``event_changed`` (both sent after
+"""Webhooks subscribe to inference's ``requests_finished`` and events' ``event_changed`` (both sent after
 the commit); neither app imports this one."""
 
 import logging
@@ -7,10 +7,11 @@ import secrets
 from django.dispatch import receiver
 from django.urls import reverse
 
+from services.core import configcache
 from services.events.models import Event
 from services.events.signals import CHANGES, event_changed
 from services.inference.models import InferenceRequest
-from services.inference.signals import request_finished
+from services.inference.signals import requests_finished
 from services.webhooks.models import Webhook
 from services.webhooks.services import webhook_event_emit, webhook_event_register
 
@@ -35,14 +36,22 @@ def request_finished_data(request: InferenceRequest) -> dict:
     }
 
 
-@receiver(request_finished, dispatch_uid="webhooks_request_finished")
-def _request_finished(sender, request_id, request=None, **kwargs) -> None:
-    if request is None:
-        request = InferenceRequest.objects.select_related("scenario").filter(pk=request_id).first()
-    if request is None or request.api_client_id is None:
-        return
-    webhook_event_emit(api_client_id=request.api_client_id, event="request.finished", object_id=request.pk,
-                       data=request_finished_data(request))
+def _clients_with_webhooks() -> frozenset:
+    """Ids of the API clients with an active webhook; most clients have none, and most finished
+    requests then need no query at all."""
+    return configcache.cached("webhook-clients", lambda: frozenset(
+        Webhook.objects.filter(revoked_at__isnull=True).values_list("api_client_id", flat=True)
+    ))
+
+
+@receiver(requests_finished, dispatch_uid="webhooks_requests_finished")
+def _requests_finished(sender, requests, **kwargs) -> None:
+    clients = _clients_with_webhooks()
+    for request in requests:
+        if request.api_client_id is None or request.api_client_id not in clients:
+            continue
+        webhook_event_emit(api_client_id=request.api_client_id, event="request.finished", object_id=request.pk,
+                           data=request_finished_data(request))
 
 
 for _change in CHANGES:
@@ -50,12 +59,17 @@ for _change in CHANGES:
 
 
 @receiver(event_changed, dispatch_uid="webhooks_event_changed")
-def _event_changed(sender, event_id, change, work_order_id=None, **kwargs) -> None:
+def _event_changed(sender, event_id, change, work_order_id=None, api_client_id=..., **kwargs) -> None:
     """Tell the department whose request raised the event how it goes on (reviewed, dispatched …)."""
-    # Most events come from clients without webhooks: find that out with two light queries before
-    # loading the event for a payload nobody would receive.
-    client_id = Event.objects.filter(pk=event_id).values_list("first_request__api_client_id", flat=True).first()
-    if client_id is None or not Webhook.objects.filter(api_client_id=client_id, revoked_at__isnull=True).exists():
+    # Most events come from clients without webhooks: find that out (from the cache, and from the
+    # sender when it knows the client) before loading the event for a payload nobody would receive.
+    clients = _clients_with_webhooks()
+    if not clients:
+        return
+    client_id = api_client_id
+    if client_id is ...:
+        client_id = Event.objects.filter(pk=event_id).values_list("first_request__api_client_id", flat=True).first()
+    if client_id is None or client_id not in clients:
         return
     event = Event.objects.select_related("scenario", "bureau").filter(pk=event_id).first()
     if event is None:

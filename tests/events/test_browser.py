@@ -9,8 +9,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from services.events.models import Event, WorkOrder
-from services.inference.models import InferenceRequest
-from services.inference.signals import request_finished
+from tests.signals import finished_heard
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ def photo(tmp_path):
 
 def test_review_dispatch_resolve_verify(page, live_server, login, shoot, fired, owner_op, owner_mgr, photo):
     request = fired(source="南门公交站")
-    request_finished.send(sender=InferenceRequest, request_id=request.pk)
+    finished_heard(request.pk)
     event = Event.objects.get()
 
     login("ps_op")

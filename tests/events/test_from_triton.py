@@ -1,5 +1,5 @@
 """An event from a real finished request: crowd.jpg through the real Triton object detector, the
-crowd-gathering rule fires, inference's request_finished runs the events receiver after commit."""
+crowd-gathering rule fires, inference's requests_finished runs the events receiver after commit."""
 
 from datetime import timedelta
 
@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from services.events.models import Event, EventOccurrence
 from services.inference.models import InferenceRequest
-from services.inference.signals import request_finished
 from tests.events.conftest import logged_in
 from tests.images import example
+from tests.signals import finished_heard
 
 pytestmark = pytest.mark.triton
 
@@ -32,7 +32,7 @@ def test_alert_becomes_event_merges_and_splits_after_the_window(
     assert event.summary == first.result["summary"]
 
     # The signal may arrive twice: still one event, one occurrence.
-    request_finished.send(sender=InferenceRequest, request_id=first.pk)
+    finished_heard(first.pk)
     assert Event.objects.count() == 1 and EventOccurrence.objects.count() == 1
 
     # Five minutes later from the same camera: the same event.

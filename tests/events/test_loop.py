@@ -14,16 +14,15 @@ from services.events.models import Event, EventReview, WorkOrder, WorkOrderTrans
 from services.events.selectors import precision_for, work_order_list
 from services.events.signals import event_changed
 from services.events.tasks import mark_overdue_work_orders
-from services.inference.models import InferenceRequest
-from services.inference.signals import request_finished
 from tests.events.conftest import actor_of, logged_in
+from tests.signals import finished_heard
 
 pytestmark = pytest.mark.django_db
 
 
 def _event(fired, **kwargs) -> Event:
     request = fired(**kwargs)
-    request_finished.send(sender=InferenceRequest, request_id=request.pk)
+    finished_heard(request.pk)
     return Event.objects.get(occurrences__request=request)
 
 

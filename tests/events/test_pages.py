@@ -4,8 +4,7 @@ import pytest
 from django.test import Client
 
 from services.events.models import Event, WorkOrder
-from services.inference.models import InferenceRequest
-from services.inference.signals import request_finished
+from tests.signals import finished_heard
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +17,7 @@ def _client(user) -> Client:
 
 def test_pages_forms_and_isolation(fired, owner_op, owner_mgr, operator_a, operator_b):
     request = fired(source="南门广场")
-    request_finished.send(sender=InferenceRequest, request_id=request.pk)
+    finished_heard(request.pk)
     event = Event.objects.get()
     op = _client(owner_op)
 

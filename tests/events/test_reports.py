@@ -9,12 +9,11 @@ from services.accounts.models import Membership
 from services.accounts.services import member_upsert
 from services.events import services
 from services.events.models import Event, WorkOrder
-from services.inference.models import InferenceRequest
-from services.inference.signals import request_finished
 from services.reports.selectors import usage_report
 from services.reports.services import metering_zone
 from tests.conftest import PASSWORD
 from tests.events.conftest import actor_of, logged_in
+from tests.signals import finished_heard
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +23,7 @@ def test_report_outcomes_count_reviews_and_response_times(fired, owner_op, owner
     events = []
     for i in range(3):
         request = fired(source=f"cam-{i}")
-        request_finished.send(sender=InferenceRequest, request_id=request.pk)
+        finished_heard(request.pk)
         events.append(Event.objects.get(occurrences__request=request))
     services.event_review(actor=op, event_id=events[2].pk, decision="dismiss", reason="误报")
     for event, hours in ((events[0], 1.0), (events[1], 3.0)):

@@ -1,4 +1,4 @@
-"""The whole path: API → Celery worker → real Triton → request_finished in the worker → an event the
+"""The whole path: API → Celery worker → real Triton → requests_finished in the worker → an event the
 responsible bureau sees through the API."""
 
 import time

@@ -15,12 +15,12 @@ from services.catalog.models import Scenario
 from services.inference import inputs
 from services.inference.models import InferenceRequest
 from services.inference.services import inference_request_execute, inference_request_submit
-from services.inference.signals import request_finished
 from services.reports import metering
 from services.reports.models import MeteredRequest, UsageDaily
 from services.reports.services import metering_zone, usage_meter_missed, usage_rebuild
 from services.reports.synthetic import seed_requests
 from tests.reports.conftest import exact_percentile
+from tests.signals import finished_heard
 
 pytestmark = pytest.mark.django_db
 
@@ -65,10 +65,10 @@ def test_percentile_lies_in_the_exact_values_bucket():
 def test_signal_counts_each_request_once(bureau_a, bureau_b):
     ids = _seed(300)
     for request_id in ids:
-        request_finished.send(sender=InferenceRequest, request_id=request_id)
+        finished_heard(request_id)
     once = _snapshot()
     for request_id in ids[:50]:  # a second signal for the same request
-        request_finished.send(sender=InferenceRequest, request_id=request_id)
+        finished_heard(request_id)
     assert _snapshot() == once
     assert MeteredRequest.objects.count() == 300
     assert sum(u["requests"] for u in once.values()) == 300
@@ -81,10 +81,10 @@ def test_signal_counts_each_request_once(bureau_a, bureau_b):
 def test_unfinished_requests_are_not_counted_until_they_finish(bureau_a):
     ids = _seed(5)
     InferenceRequest.objects.filter(pk=ids[0]).update(status=InferenceRequest.Status.RUNNING)
-    request_finished.send(sender=InferenceRequest, request_id=ids[0])
+    finished_heard(ids[0])
     assert not MeteredRequest.objects.exists() and not UsageDaily.objects.exists()
     InferenceRequest.objects.filter(pk=ids[0]).update(status=InferenceRequest.Status.SUCCEEDED)
-    request_finished.send(sender=InferenceRequest, request_id=ids[0])
+    finished_heard(ids[0])
     assert UsageDaily.objects.get().requests == 1
 
 
@@ -93,7 +93,7 @@ def test_a_signal_after_a_rebuild_does_not_count_again(bureau_a):
     usage_rebuild(first=DAY, last=DAY)
     before = _snapshot()
     for request_id in ids:
-        request_finished.send(sender=InferenceRequest, request_id=request_id)
+        finished_heard(request_id)
     assert _snapshot() == before
 
 
@@ -132,8 +132,8 @@ def test_days_are_local_days(bureau_a, catalog):
         )
         InferenceRequest.objects.filter(pk=request.pk).update(created_at=at, captured_at=at)
         ids.append(request.pk)
-    request_finished.send(sender=InferenceRequest, request_id=ids[0])
-    request_finished.send(sender=InferenceRequest, request_id=ids[1])
+    finished_heard(ids[0])
+    finished_heard(ids[1])
     assert sorted(UsageDaily.objects.values_list("day", flat=True)) == [date(2026, 11, 30), date(2026, 12, 1)]
 
 
@@ -147,7 +147,7 @@ def test_a_request_finished_by_the_real_service_is_metered(
     bureau_a, operator_a, settings, django_capture_on_commit_callbacks
 ):
     """Through inference's own code: a request whose Triton stays unavailable ends FAILED, and the
-    request_finished signal it sends after commit is what counts it."""
+    requests_finished signal it sends after commit is what counts it."""
     settings.TRITON_URL = "127.0.0.1:9"  # nothing listens there
     settings.TRITON_TIMEOUT_SECONDS = 2.0
     actor = Actor(bureau=bureau_a, role=Membership.Role.OPERATOR, user=operator_a)

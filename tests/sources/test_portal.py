@@ -16,10 +16,10 @@ from PIL import Image
 from services.catalog.models import Scenario
 from services.events.models import Event
 from services.inference.models import InferenceRequest
-from services.inference.signals import request_finished
 from services.sources import services
 from services.sources.models import Binding, Source
 from services.sources.views import masked_url, site_map
+from tests.signals import finished_heard
 from tests.sources.conftest import actor_of
 
 pytestmark = pytest.mark.django_db
@@ -216,7 +216,7 @@ def test_recent_requests_and_events_link_out(camera, operator_a, bureau_a):
         input_sha256=hashlib.sha256(b"frame").hexdigest(), status=InferenceRequest.Status.SUCCEEDED, alert=True,
         finished_at=timezone.now(), result={"summary": "1 vehicle parked 310 s in zone (≥ 120 s)"},
     )
-    request_finished.send(sender=InferenceRequest, request_id=request.pk)
+    finished_heard(request.pk)
     event = Event.objects.get(source=camera.request_source)
     body = _client(operator_a).get(f"/sources/{camera.pk}/").content.decode()
     assert f"/requests/{request.pk}/" in body

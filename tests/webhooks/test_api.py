@@ -7,9 +7,9 @@ from rest_framework.test import APIClient
 from services.accounts.models import ApiClient, Membership
 from services.accounts.services import member_upsert
 from services.inference.models import InferenceRequest
-from services.inference.signals import request_finished
 from services.webhooks.models import Webhook, WebhookDelivery
 from tests.conftest import PASSWORD
+from tests.signals import finished_heard
 
 URL = "/api/v1/webhooks"
 
@@ -55,7 +55,7 @@ def test_other_bureau_gets_404_for_webhook_deliveries_and_revoke(api_a, api_b):
     request = api_a.post("/api/v1/requests", {"scenario": "bridge-vibration-anomaly", "series": [1.0, 2.0]},
                          format="json").json()
     InferenceRequest.objects.filter(pk=request["id"]).update(status="succeeded", finished_at=timezone.now())
-    request_finished.send(sender=InferenceRequest, request_id=request["id"])
+    finished_heard(request["id"])
     delivery = WebhookDelivery.objects.get()
     assert api_a.get(f"{URL}/{hook['id']}/deliveries").json()["results"][0]["id"] == str(delivery.pk)
     assert api_a.get(f"/api/v1/webhook-deliveries/{delivery.pk}").status_code == 200

@@ -4,9 +4,9 @@ import pytest
 from django.utils import timezone
 
 from services.inference.models import InferenceRequest
-from services.inference.signals import request_finished
 from services.webhooks.models import WebhookDelivery
 from services.webhooks.services import backoff_seconds, webhook_delivery_attempt
+from tests.signals import finished_heard
 
 SLUG = "bridge-vibration-anomaly"
 Status = WebhookDelivery.Status
@@ -46,7 +46,7 @@ def test_flaky_endpoint_gets_it_on_the_third_attempt(api_a, receiver, settings):
     hook = register(api_a, receiver, "/flaky")
     receiver.fail_first["/flaky"] = 2
     request = finished_request(api_a)
-    request_finished.send(sender=InferenceRequest, request_id=request.pk)
+    finished_heard(request.pk)
     delivery = WebhookDelivery.objects.get()
     assert (delivery.event, delivery.object_id, str(delivery.webhook_id)) == (
         "request.finished", str(request.pk), hook["id"])
@@ -72,7 +72,7 @@ def test_dead_endpoint_ends_failed_after_bounded_retries(api_a, receiver, settin
     settings.CITYAI_WEBHOOK_MAX_ATTEMPTS = 5
     register(api_a, receiver, "/down")
     receiver.fail_first["/down"] = -1
-    request_finished.send(sender=InferenceRequest, request_id=finished_request(api_a).pk)
+    finished_heard(finished_request(api_a).pk)
     delivery = WebhookDelivery.objects.get()
     assert deliver_until_settled(delivery.pk) == [10, 20, 30, 30]
     delivery.refresh_from_db()
@@ -88,7 +88,7 @@ def test_dead_endpoint_ends_failed_after_bounded_retries(api_a, receiver, settin
 def test_wrong_secret_is_refused_by_the_receiver(api_a, receiver):
     register(api_a, receiver, "/ok")
     receiver.secrets["/ok"] = "whsec_not-the-one"
-    request_finished.send(sender=InferenceRequest, request_id=finished_request(api_a).pk)
+    finished_heard(finished_request(api_a).pk)
     delivery = WebhookDelivery.objects.get()
     webhook_delivery_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
@@ -101,7 +101,7 @@ def test_unreachable_endpoint_is_logged_as_an_error(api_a, receiver):
     from services.webhooks.models import Webhook
 
     Webhook.objects.update(url="http://127.0.0.1:9/gone")  # discard port: nothing listens
-    request_finished.send(sender=InferenceRequest, request_id=finished_request(api_a).pk)
+    finished_heard(finished_request(api_a).pk)
     delivery = WebhookDelivery.objects.get()
     assert webhook_delivery_attempt(delivery_id=delivery.pk) is not None
     delivery.refresh_from_db()
@@ -112,22 +112,22 @@ def test_unreachable_endpoint_is_logged_as_an_error(api_a, receiver):
 def test_one_delivery_per_event_and_only_for_the_calling_client(api_a, api_b, receiver):
     register(api_a, receiver, "/ok")
     request = finished_request(api_a)
-    request_finished.send(sender=InferenceRequest, request_id=request.pk)
-    request_finished.send(sender=InferenceRequest, request_id=request.pk)  # heard twice
-    request_finished.send(sender=InferenceRequest, request_id=finished_request(api_b).pk)  # B has no hook
+    finished_heard(request.pk)
+    finished_heard(request.pk)  # heard twice
+    finished_heard(finished_request(api_b).pk)  # B has no hook
     assert WebhookDelivery.objects.count() == 1
 
 
 @pytest.mark.django_db
 def test_revoked_webhook_gets_nothing_more(api_a, receiver):
     hook = register(api_a, receiver, "/ok")
-    request_finished.send(sender=InferenceRequest, request_id=finished_request(api_a).pk)
+    finished_heard(finished_request(api_a).pk)
     assert api_a.delete(f"/api/v1/webhooks/{hook['id']}").json()["active"] is False
     delivery = WebhookDelivery.objects.get()
     assert webhook_delivery_attempt(delivery_id=delivery.pk) is None
     delivery.refresh_from_db()
     assert delivery.status == Status.FAILED and receiver.calls_to("/ok") == []
-    request_finished.send(sender=InferenceRequest, request_id=finished_request(api_a).pk)
+    finished_heard(finished_request(api_a).pk)
     assert WebhookDelivery.objects.count() == 1
 
 

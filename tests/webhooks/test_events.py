@@ -4,9 +4,9 @@ import pytest
 from django.utils import timezone
 
 from services.inference.models import InferenceRequest
-from services.inference.signals import request_finished
 from services.webhooks.models import WebhookDelivery
 from services.webhooks.services import webhook_delivery_attempt
+from tests.signals import finished_heard
 
 
 @pytest.mark.django_db
@@ -21,7 +21,7 @@ def test_event_created_is_delivered_signed(api_a, receiver, django_capture_on_co
         result={"summary": "1 anomaly", "anomalies": 1},
     )
     with django_capture_on_commit_callbacks(execute=True):
-        request_finished.send(sender=InferenceRequest, request_id=response.json()["id"])
+        finished_heard(response.json()["id"])
     delivery = WebhookDelivery.objects.get()  # request.finished is not subscribed; event.created is
     assert delivery.event == "event.created"
     assert webhook_delivery_attempt(delivery_id=delivery.pk) is None

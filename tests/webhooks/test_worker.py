@@ -1,4 +1,4 @@
-"""End to end through a real Celery worker: request_finished → delivery task → retries → delivered."""
+"""End to end through a real Celery worker: requests_finished → delivery task → retries → delivered."""
 
 import time
 
@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from services.inference.models import InferenceRequest
-from services.inference.signals import request_finished
 from services.webhooks.models import WebhookDelivery
 from tests.processes import WorkerProcess
+from tests.signals import finished_heard
 
 Status = WebhookDelivery.Status
 
@@ -46,7 +46,7 @@ def test_worker_retries_flaky_endpoint_and_gives_up_on_dead_one(webhook_worker, 
         status=InferenceRequest.Status.FAILED, finished_at=timezone.now(), error_code="timeout",
         error_message="The request took longer than the time limit.",
     )
-    request_finished.send(sender=InferenceRequest, request_id=response.json()["id"])  # committed: enqueued
+    finished_heard(response.json()["id"])  # committed: enqueued
 
     down, flaky = settle(WebhookDelivery.objects.values_list("pk", flat=True))
     assert (flaky.status, flaky.attempts, flaky.last_status_code) == (Status.SUCCEEDED, 3, 204)
