@@ -223,7 +223,306 @@ def make_plates(per_province: int = 4, seed: int = 20260105) -> None:
     }, files)
 
 
-MAKERS = {"plates": make_plates}
+# --- ordinary scenes (negatives for the alert scenarios) -------------------------------------------
+
+SHOP_WORDS = ["便利店", "五金建材", "手机维修", "兰州拉面", "药房", "美发沙龙", "水果超市", "快递驿站", "烟酒茶行",
+              "汽车美容", "文具图书", "平价眼镜", "家常菜馆", "母婴用品", "打印复印"]
+NOTICE_LINES = ["停水通知", "因管网维修，本小区", "明日8:00至18:00停水", "请提前做好储水准备", "物业服务中心",
+                "文明养犬公约", "垃圾分类 从我做起", "消防通道 禁止停车", "社区疫苗接种安排", "电梯维保公告"]
+PALETTE_SIGNS = [(200, 30, 30), (230, 120, 20), (240, 200, 30), (20, 90, 170), (30, 130, 60), (250, 250, 250),
+                 (180, 20, 60)]
+
+
+def _sky(draw: ImageDraw.ImageDraw, w: int, h: int, rng: np.random.Generator) -> None:
+    top = np.array(rng.choice([[120, 170, 225], [200, 205, 210], [160, 180, 200], [235, 238, 240]]))
+    for y in range(h):
+        c = (top * (1 - 0.3 * y / max(1, h)) + 60 * y / max(1, h)).clip(0, 255).astype(int)
+        draw.line([0, y, w, y], fill=tuple(int(v) for v in c))
+
+
+def _text(draw, xy, text, size, fill, rng):
+    draw.text(xy, text, font=_font(CJK, size), fill=fill)
+
+
+def scene_shop(rng, size):
+    w, h = size
+    image = Image.new("RGB", size, tuple(int(v) for v in rng.integers(150, 220, 3)))
+    draw = ImageDraw.Draw(image)
+    _sky(draw, w, int(h * rng.uniform(0.0, 0.2)), rng)
+    x = 0
+    while x < w:
+        sw = int(rng.integers(180, 300))
+        colour = PALETTE_SIGNS[int(rng.integers(0, len(PALETTE_SIGNS)))]
+        top = int(h * rng.uniform(0.15, 0.3))
+        draw.rectangle([x + 4, top, x + sw - 4, top + int(h * 0.16)], fill=colour)
+        ink = (255, 255, 255) if sum(colour) < 500 else (180, 20, 20)
+        _text(draw, (x + 16, top + 10), str(rng.choice(SHOP_WORDS)), int(h * 0.09), ink, rng)
+        body = tuple(int(v) for v in rng.integers(60, 200, 3))
+        draw.rectangle([x + 4, top + int(h * 0.16), x + sw - 4, int(h * 0.8)], fill=body)
+        if rng.random() < 0.5:  # roller shutter
+            for yy in range(top + int(h * 0.18), int(h * 0.8), 6):
+                draw.line([x + 10, yy, x + sw - 10, yy], fill=(150, 150, 155), width=2)
+        else:  # glass door with goods
+            draw.rectangle([x + 30, top + int(h * 0.22), x + sw - 30, int(h * 0.8)], fill=(70, 90, 100))
+            for _ in range(8):
+                gx, gy = int(rng.integers(x + 35, x + sw - 45)), int(rng.integers(top + int(h * .25), int(h * .75)))
+                draw.rectangle([gx, gy, gx + 12, gy + 20], fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+        x += sw
+    draw.rectangle([0, int(h * 0.8), w, h], fill=(110, 110, 112))
+    return image
+
+
+def scene_notice(rng, size):
+    w, h = size
+    wall = rng.normal(rng.uniform(120, 200), 10, (h, w, 3)).clip(0, 255).astype(np.uint8)
+    image = Image.fromarray(wall).filter(ImageFilter.GaussianBlur(1))
+    paper_w, paper_h = int(w * rng.uniform(0.45, 0.7)), int(h * rng.uniform(0.5, 0.8))
+    paper = Image.new("RGB", (paper_w, paper_h), (248, 246, 238))
+    d = ImageDraw.Draw(paper)
+    lines = list(rng.choice(NOTICE_LINES, size=int(rng.integers(3, 6)), replace=False))
+    for i, line in enumerate(lines):
+        _text(d, (20, 20 + i * paper_h // 6), line, paper_h // 10, (200, 20, 20) if i == 0 else (20, 20, 20), rng)
+    if rng.random() < 0.5:  # red seal
+        cx, cy, r = paper_w - 70, paper_h - 70, 45
+        d.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(210, 30, 30), width=5)
+    paper = paper.rotate(rng.uniform(-4, 4), expand=True, fillcolor=tuple(int(v) for v in wall[0, 0]))
+    image.paste(paper, (int((w - paper.width) * rng.uniform(0.2, 0.8)), int((h - paper.height) * rng.uniform(0.2, 0.8))))
+    return image
+
+
+def scene_licence(rng, size):
+    w, h = size
+    desk = tuple(int(v) for v in rng.choice([[120, 85, 50], [200, 200, 195], [60, 60, 65], [170, 140, 100]]))
+    image = Image.new("RGB", size, desk)
+    doc = Image.new("RGB", (int(w * 0.75), int(h * 0.85)), (250, 248, 240))
+    d = ImageDraw.Draw(doc)
+    dw, dh = doc.size
+    d.rectangle([8, 8, dw - 9, dh - 9], outline=(200, 150, 60), width=6)
+    _text(d, (dw // 2 - 90, 20), "营业执照", 44, (200, 30, 30), rng)
+    for i, label in enumerate(["名称", "类型", "法定代表人", "注册资本", "成立日期", "住所"]):
+        _text(d, (30, 90 + i * 38), f"{label}  某某{rng.choice(SHOP_WORDS)}有限公司", 22, (30, 30, 30), rng)
+    d.ellipse([dw - 150, dh - 150, dw - 40, dh - 40], outline=(220, 40, 40), width=5)
+    doc = doc.rotate(rng.uniform(-6, 6), expand=True, fillcolor=desk)
+    image.paste(doc, ((w - doc.width) // 2, (h - doc.height) // 2))
+    return image
+
+
+def scene_street(rng, size):
+    w, h = size
+    image = Image.new("RGB", size)
+    draw = ImageDraw.Draw(image)
+    horizon = int(h * rng.uniform(0.3, 0.5))
+    _sky(draw, w, horizon, rng)
+    x = 0
+    while x < w:
+        bw, bh = int(rng.integers(60, 160)), int(rng.integers(80, horizon + 40))
+        colour = tuple(int(v) for v in rng.integers(90, 230, 3))
+        draw.rectangle([x, horizon - bh + 40, x + bw, horizon + 40], fill=colour)
+        for wy in range(horizon - bh + 50, horizon + 30, 18):
+            for wx in range(x + 6, x + bw - 10, 16):
+                draw.rectangle([wx, wy, wx + 8, wy + 10], fill=(60, 70, 80) if rng.random() < .7 else (230, 220, 180))
+        x += bw + int(rng.integers(0, 20))
+    draw.rectangle([0, horizon + 40, w, h], fill=(95, 95, 98))
+    for lane in range(0, w, 80):
+        draw.rectangle([lane, int(h * 0.8), lane + 40, int(h * 0.8) + 6], fill=(235, 235, 235))
+    for _ in range(int(rng.integers(1, 4))):  # cars, often white or dark
+        cx, cy = int(rng.integers(40, w - 120)), int(rng.integers(horizon + 60, h - 60))
+        body = tuple(int(v) for v in rng.choice([[240, 240, 240], [25, 25, 28], [150, 150, 155], [170, 25, 25]]))
+        draw.rounded_rectangle([cx, cy, cx + 130, cy + 50], radius=12, fill=body)
+        draw.rectangle([cx + 20, cy - 22, cx + 105, cy + 4], fill=(50, 60, 70))
+        draw.ellipse([cx + 14, cy + 38, cx + 40, cy + 62], fill=(15, 15, 15))
+        draw.ellipse([cx + 92, cy + 38, cx + 118, cy + 62], fill=(15, 15, 15))
+    return image
+
+
+def scene_office(rng, size):
+    w, h = size
+    image = Image.new("RGB", size, tuple(int(v) for v in rng.integers(200, 240, 3)))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, int(h * 0.7), w, h], fill=tuple(int(v) for v in rng.integers(100, 170, 3)))
+    for _ in range(int(rng.integers(2, 4))):
+        x = int(rng.integers(0, w - 160))
+        draw.rectangle([x, int(h * 0.45), x + 160, int(h * 0.5)], fill=(140, 100, 60))
+        draw.rectangle([x + 30, int(h * 0.25), x + 130, int(h * 0.43)], fill=(20, 20, 25))
+        chair = tuple(int(v) for v in rng.choice([[230, 110, 30], [40, 40, 45], [30, 90, 160]]))
+        draw.rectangle([x + 50, int(h * 0.55), x + 110, int(h * 0.7)], fill=chair)
+    if rng.random() < 0.5:
+        draw.rectangle([int(w * 0.7), int(h * 0.1), int(w * 0.95), int(h * 0.35)], fill=(245, 245, 250),
+                       outline=(80, 80, 80), width=3)
+        _text(draw, (int(w * 0.72), int(h * 0.15)), "安全生产", 26, (200, 20, 20), rng)
+    return image
+
+
+def scene_car(rng, size):
+    scene, (cx, cy, pw) = car_scene(rng, size)
+    province = PROVINCES[int(rng.integers(0, len(PROVINCES)))]
+    colour = str(rng.choice(["blue", "green", "yellow"]))
+    return place_plate(scene, render_plate(plate_number(rng, province, colour), colour, rng), cx, cy, pw, rng,
+                       tilt=False)
+
+
+SCENES = {"car": scene_car, "shop": scene_shop, "notice": scene_notice, "licence": scene_licence,
+          "street": scene_street, "office": scene_office}
+
+
+def relight(image: Image.Image, rng: np.random.Generator, gain: float, gamma: float) -> Image.Image:
+    arr = np.asarray(image).astype(np.float32) / 255.0
+    arr = np.power(arr, gamma) * gain + rng.normal(0, 0.012, arr.shape)
+    return Image.fromarray((arr.clip(0, 1) * 255).astype(np.uint8))
+
+
+def make_negatives(count: int = 54, seed: int = 20260106) -> None:
+    """Everyday scenes without smoke, dust or fire, each with a 'clear-day baseline' frame of the same
+    view (other light, sensor noise), as a camera would give when it is calibrated."""
+    rng = np.random.default_rng(seed)
+    kinds = list(SCENES)
+    samples, files = [], {}
+    size = (480, 360)
+    for n in range(count):
+        kind = kinds[n % len(kinds)]
+        state = rng.integers(0, 2**31)
+        scene = SCENES[kind](np.random.default_rng(state), size).filter(ImageFilter.GaussianBlur(0.6))
+        frame = relight(scene, rng, rng.uniform(0.85, 1.1), rng.uniform(0.9, 1.1))
+        baseline = relight(scene, rng, rng.uniform(0.85, 1.1), rng.uniform(0.9, 1.1))
+        name = f"{n + 1:03d}-{kind}.jpg"
+        files[name] = _jpeg(frame, 75)
+        files[name.replace(".jpg", "-baseline.jpg")] = _jpeg(baseline, 75)
+        samples.append({"file": name, "baseline": name.replace(".jpg", "-baseline.jpg"), "scene": kind})
+    for photo in ("astronaut.jpg", "car_rear.jpg"):  # real photos from tests/data (licences beside them)
+        samples.append({"file": f"../../../tests/data/{photo}", "scene": "photo"})
+    _write_set("negatives", {
+        "kind": "alerts",
+        "scenarios": ["chimney-black-smoke", "construction-site-dust", "workplace-fire", "open-burning",
+                      "river-water-colour-anomaly", "streetlight-failure"],
+        "ceilings": {"false_alarm_rate": 0.02},
+        # How a camera on each of these scenes would be calibrated: the stack marked mid-frame with
+        # the ROI above it; the dust baseline from the same view on another (clear) day.
+        "scenario_params": {"chimney-black-smoke": {"stack": [0.5, 0.55],
+                                                    "roi": [[0.3, 0.0], [0.7, 0.0], [0.7, 0.5], [0.3, 0.5]]}},
+        "description": "Ordinary scenes without smoke, dust, fire, discoloured water or small ads: car "
+                       "fronts, shop fronts, notices, licences on a desk, streets, offices, two real photos. "
+                       "Every sample is a negative for every listed scenario.",
+        "generated_by": "tools/make_evaluation_sets.py negatives",
+        "samples": samples,
+    }, files)
+
+
+# --- business licences ----------------------------------------------------------------------------
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+COMPANY_HEADS = ["深圳市龙岗区", "广州市天河区", "杭州市西湖区", "成都市武侯区", "南京市鼓楼区", "武汉市洪山区"]
+COMPANY_CORES = ["鹏城科技", "恒信贸易", "宏达建材", "绿源环保", "智联信息", "顺丰餐饮", "华润物业", "新锐文化"]
+COMPANY_TAILS = ["有限公司", "有限责任公司", "股份有限公司"]
+TYPES = ["有限责任公司（自然人独资）", "有限责任公司（自然人投资或控股）", "股份有限公司（非上市）", "个人独资企业"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗"
+GIVEN = ["伟", "芳", "建国", "秀英", "志强", "丽娟", "海涛", "晓明", "文静", "国华"]
+CAPITAL = ["壹佰万元整", "伍拾万元整", "叁佰万元整", "壹仟万元整", "贰佰伍拾万元整"]
+STREETS = ["布吉街道", "坂田街道", "横岗街道", "龙城街道", "平湖街道"]
+SCOPE_ITEMS = ["计算机软硬件的技术开发与销售", "电子产品的研发", "国内贸易", "货物及技术进出口", "建筑材料的销售",
+               "物业管理", "餐饮服务", "会议及展览服务", "广告设计与制作", "环保设备的安装与维修", "信息技术咨询服务",
+               "日用百货的销售", "企业管理咨询"]
+
+
+def uscc(rng: np.random.Generator) -> str:
+    first = "91" + "".join(rng.choice(list("0123456789"), 6)) + "".join(rng.choice(list(USCC_ALPHABET), 9))
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first, USCC_WEIGHTS, strict=True))
+    return first + USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def _date(rng, year_from=2005, year_to=2024) -> str:
+    return f"{int(rng.integers(year_from, year_to))}年{int(rng.integers(1, 13)):02d}月{int(rng.integers(1, 29)):02d}日"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return [text[i:i + width] for i in range(0, len(text), width)]
+
+
+def licence_fields(rng) -> dict[str, str]:
+    founded = _date(rng)
+    scope = "；".join(rng.choice(SCOPE_ITEMS, size=int(rng.integers(3, 7)), replace=False)) + "。"
+    return {
+        "credit_code": uscc(rng),
+        "name": str(rng.choice(COMPANY_HEADS)) + str(rng.choice(COMPANY_CORES)) + str(rng.choice(COMPANY_TAILS)),
+        "type": str(rng.choice(TYPES)),
+        "legal_representative": str(rng.choice(list(SURNAMES))) + str(rng.choice(GIVEN)),
+        "registered_capital": "人民币" + str(rng.choice(CAPITAL)),
+        "established": founded,
+        "business_term": founded + "至" + ("长期" if rng.random() < 0.5 else _date(rng, 2030, 2060)),
+        "address": "深圳市龙岗区" + str(rng.choice(STREETS)) + f"{rng.choice(['吉华路', '环城路', '龙翔大道'])}"
+                   f"{int(rng.integers(1, 999))}号{rng.choice(['华美大厦', '天安数码城', '星河广场'])}"
+                   f"{int(rng.integers(1, 30))}楼{int(rng.integers(1, 20)):02d}室",
+        "business_scope": scope,
+        "registration_date": _date(rng, 2024, 2026),
+    }
+
+
+LICENCE_LABELS = [("credit_code", "统一社会信用代码"), ("name", "名称"), ("type", "类型"),
+                  ("legal_representative", "法定代表人"), ("business_scope", "经营范围"),
+                  ("registered_capital", "注册资本"), ("established", "成立日期"), ("business_term", "营业期限"),
+                  ("address", "住所")]
+
+
+def render_licence(fields: dict[str, str], rng) -> Image.Image:
+    """A licence in the 2019 layout: code on top, two columns of labelled fields (long values wrap
+    under their first line), the registration date at the bottom right."""
+    w, h = 1400, 1000
+    paper = Image.new("RGB", (w, h), (250, 247, 236))
+    d = ImageDraw.Draw(paper)
+    d.rectangle([14, 14, w - 15, h - 15], outline=(190, 140, 60), width=10)
+    d.text((w // 2 - 150, 40), "营业执照", font=_font(CJK, 72), fill=(190, 30, 30))
+    size = 28
+    font = _font(CJK, size)
+    d.text((70, 150), f"统一社会信用代码  {fields['credit_code']}", font=font, fill=(20, 20, 20))
+    columns = [(70, ["name", "type", "legal_representative", "business_scope"]),
+               (800, ["registered_capital", "established", "business_term", "address"])]
+    labels = dict(LICENCE_LABELS)
+    for x, names in columns:
+        y = 250
+        for name in names:
+            label = labels[name]
+            d.text((x, y), f"{label}", font=font, fill=(20, 20, 20))
+            vx = x + 170
+            width_chars = 16 if x < 700 else 15
+            for line in _wrap(fields[name], width_chars):
+                d.text((vx, y), line, font=font, fill=(20, 20, 20))
+                y += int(size * 1.6)
+            y += int(size * 0.9)
+    d.text((w - 470, h - 190), "登记机关", font=font, fill=(20, 20, 20))
+    cx, cy = w - 330, h - 190
+    d.ellipse([cx - 80, cy - 80, cx + 80, cy + 80], outline=(220, 40, 40), width=6)
+    d.text((w - 470, h - 110), f"登记日期  {fields['registration_date']}", font=font, fill=(20, 20, 20))
+    return paper
+
+
+def make_licences(count: int = 12, seed: int = 20260107) -> None:
+    rng = np.random.default_rng(seed)
+    samples, files = [], {}
+    for n in range(count):
+        fields = licence_fields(rng)
+        paper = render_licence(fields, rng)
+        angle = rng.uniform(-2.5, 2.5)
+        desk = tuple(int(v) for v in rng.integers(60, 160, 3))
+        photo = paper.rotate(angle, expand=True, fillcolor=desk, resample=Image.BICUBIC)
+        canvas = Image.new("RGB", (photo.width + 80, photo.height + 60), desk)
+        canvas.paste(photo, (40, 30))
+        canvas = relight(canvas.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8))), rng,
+                         rng.uniform(0.85, 1.05), rng.uniform(0.9, 1.1))
+        name = f"{n + 1:02d}.jpg"
+        files[name] = _jpeg(canvas.resize((canvas.width * 3 // 4, canvas.height * 3 // 4), Image.LANCZOS), 82)
+        samples.append({"file": name, "fields": fields})
+    _write_set("licences", {
+        "kind": "licences",
+        "scenarios": ["business-licence-check"],
+        "floors": {"field_accuracy_min": 0.95, "code_valid": 1.0},
+        "description": "Photographed business licences (2019 layout, two columns) with all ten fields; "
+                       "经营范围 and 住所 wrap over several lines; slight rotation, blur and uneven light.",
+        "generated_by": "tools/make_evaluation_sets.py licences",
+        "samples": samples,
+    }, files)
+
+
+MAKERS = {"plates": make_plates, "negatives": make_negatives, "licences": make_licences}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:] or list(MAKERS)

@@ -33,6 +33,7 @@ A set is a folder ``evaluation/sets/<name>/`` with ``set.yaml``::
     floors: {exact: 0.97}               # metric >= floor, else evaluate --all fails
     ceilings: {false_alarm_rate: 0.02}  # metric <= ceiling
     params: {...}                       # optional params for every run (merged over the defaults)
+    scenario_params: {slug: {...}}      # optional params for one scenario (a camera's calibration)
     generated_by: tools/make_evaluation_sets.py   # for rendered sets
     samples: [...]                      # one dict per sample; files relative to the folder
 
@@ -155,7 +156,8 @@ def evaluate(slug: str, evalset: EvalSet, *, triton_timeout_s: float = 60.0) -> 
     import time
 
     started = time.perf_counter()
-    runner = Runner(slug, params=evalset.params, timeout_s=triton_timeout_s)
+    params = {**evalset.params, **(evalset.meta.get("scenario_params") or {}).get(slug, {})}
+    runner = Runner(slug, params=params, timeout_s=triton_timeout_s)
     report = get(evalset.kind)(runner, evalset)
     report.seconds = round(time.perf_counter() - started, 2)
     return report

@@ -38,13 +38,9 @@ def alert_metrics(rows: list[tuple[bool, bool, bool]]) -> dict[str, float | int]
     fn = sum(1 for want, got, _ in rows if want and not got)
     ordinary = [got for want, got, neg in rows if neg and not want]
     out: dict[str, float | int] = {}
-    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
-    if precision is not None:
-        out["precision"] = precision
-    elif tp + fn:  # positives exist but nothing fired: precision is undefined, recall says it
-        out["precision"] = 0.0
-    if recall is not None:
-        out["recall"] = recall
+    if tp + fn:  # precision and recall mean something only on a set with positives
+        out["precision"] = ratio(tp, tp + fp) or 0.0
+        out["recall"] = ratio(tp, tp + fn) or 0.0
     if ordinary:
         out["false_alarm_rate"] = sum(ordinary) / len(ordinary)
         out["negatives"] = len(ordinary)

@@ -54,9 +54,10 @@ class Runner:
     def input_kind(self) -> str:
         return self.item["input_kind"]
 
-    def resolve(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    def resolve(self, params: dict[str, Any] | None = None, *, check: bool = True) -> dict[str, Any]:
+        """The params a request would run with; ``ValueError`` when the family refuses them."""
         resolved = resolve_params(self.schema, {**self.base_params, **(params or {})})
-        if self.family.check_params is not None:
+        if check and self.family.check_params is not None:
             self.family.check_params(resolved)
         return resolved
 
@@ -76,6 +77,10 @@ class Runner:
             return sorted(rows, key=lambda p: p.captured_at, reverse=True)[:limit]
 
         return history
+
+    def context(self, source: str = "") -> Context:
+        """A Context for calibration calls outside the rule (a baseline frame's indices)."""
+        return Context(priority=0, timeout_s=self.timeout_s, source=source, now=self._clock)
 
     def run(self, *, content: bytes | None = None, text: str | None = None, data: Any = None,
             params: dict[str, Any] | None = None, source: str = "", at: datetime | None = None,

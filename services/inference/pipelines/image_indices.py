@@ -9,6 +9,16 @@ reference, brightness), turned into alerts by three rule families:
 - ``fire_colour``: flame-coloured regions in this frame, with flicker across recent frames of the
   same source as a second, temporal cue.
 
+Rules of thumb must not fire on a scene without their subject (issue 15; evaluated on ordinary
+scenes by ``manage.py evaluate``), so two checks need the camera calibrated and refuse to run
+without it (400 ``invalid_params`` at submit):
+- Ringelmann (``ringelmann_grade``) needs the stack outlet marked (``stack``: [x, y]) and the grade
+  of the clear-day view (``baseline``); a plume counts only when it is found against the sky (most
+  of the ROI around it is smooth, bright and grey-or-blue), starts at the stack and is darker than
+  the clear day. A dark car grille or a shop sign is always there, so it never rises.
+- Checks against the camera's own clear-day baseline (``max_rise``/``max_fall``, used by dust and
+  water colour) need ``baseline`` values for their index, read from a result on a clear day.
+
 The reference of ``image_change`` is, in order: ``reference_image`` in the params (base64; for a
 golden sample or a one-off check), else the first frame of the same source. That first frame
 becomes the reference and every later result names it (``reference.request_id``), so the next
@@ -68,18 +78,36 @@ def _format(value: float) -> str:
 # --- image_index ---------------------------------------------------------------------------------
 
 
-def check_range(name: str, value: float | None, low: float | None, high: float | None) -> dict:
-    """One check of one index against its normal range; a value that does not apply never fails."""
+def check_range(name: str, value: float | None, low: float | None, high: float | None, *,
+                baseline: float | None = None, max_rise: float | None = None, max_fall: float | None = None) -> dict:
+    """One check of one index against its normal range and, when calibrated, against the camera's
+    clear-day ``baseline``: then it fails only when the value rises more than ``max_rise`` above the
+    baseline (or falls more than ``max_fall`` below it) *and* leaves the range. A value that does
+    not apply never fails."""
+    row = {"index": name, "value": None if value is None else round(value, 4), "min": low, "max": high}
+    if max_rise is not None or max_fall is not None:
+        row.update(baseline=baseline, max_rise=max_rise, max_fall=max_fall)
     if value is None:
-        return {"index": name, "value": None, "min": low, "max": high, "ok": True, "note": "not applicable"}
-    ok = (low is None or value >= low) and (high is None or value <= high)
-    return {"index": name, "value": round(value, 4), "min": low, "max": high, "ok": ok}
+        return {**row, "ok": True, "note": "not applicable"}
+    in_range = (low is None or value >= low) and (high is None or value <= high)
+    if baseline is None or (max_rise is None and max_fall is None):
+        return {**row, "ok": in_range}
+    as_usual = (max_rise is None or value - baseline <= max_rise) and (max_fall is None or baseline - value <= max_fall)
+    # Calibrated: alert only on a departure from this camera's clear day that is also out of the
+    # range (when one is given): a dark grille that is always there is no smoke.
+    has_range = low is not None or high is not None
+    return {**row, "ok": as_usual or (has_range and in_range)}
 
 
 def _describe(check: dict) -> str:
     name, value = check["index"], check["value"]
     if value is None:
-        return f"{name} n/a"
+        return f"{name} n/a" + (f" ({check['note']})" if check.get("note") not in (None, "not applicable") else "")
+    if check.get("baseline") is not None:
+        rise = value - check["baseline"]
+        if (check.get("max_rise") is not None and rise > check["max_rise"]) or (
+                check.get("max_fall") is not None and -rise > check["max_fall"]):
+            return f"{name} {_format(value)} ({rise:+.3g} against the clear-day baseline {_format(check['baseline'])})"
     if check["max"] is not None and value > check["max"]:
         return f"{name} {_format(value)} > {_format(check['max'])}"
     if check["min"] is not None and value < check["min"]:
@@ -87,13 +115,25 @@ def _describe(check: dict) -> str:
     return f"{name} {_format(value)}"
 
 
+NEEDS_CALIBRATION = "this scenario needs per-camera calibration before it can run"
+
+
 def _check_index_params(params: dict) -> None:
     known = set(image_index_names())
+    baseline = params.get("baseline") or {}
     for check in params.get("checks", []):
         if check["index"] not in known:
             raise ValueError(f"unknown index {check['index']!r}; the model computes {sorted(known)}")
-        if "min" not in check and "max" not in check:
-            raise ValueError(f"check of {check['index']!r} needs a 'min', a 'max' or both")
+        if not {"min", "max", "max_rise", "max_fall"} & set(check):
+            raise ValueError(f"check of {check['index']!r} needs a 'min', a 'max', a 'max_rise' or a 'max_fall'")
+        if ({"max_rise", "max_fall"} & set(check)) and check["index"] not in baseline:
+            raise ValueError(
+                f"{NEEDS_CALIBRATION}: set baseline.{check['index']} to this camera's value on a clear day "
+                f"(submit a clear-day frame and copy 'indices.{check['index']}' from its result)")
+        if check["index"] == "ringelmann_grade" and not params.get("stack"):
+            raise ValueError(
+                f"{NEEDS_CALIBRATION}: mark the stack outlet ('stack': [x, y], 0..1 of the frame) and draw "
+                "the ROI over the sky above it; smoke is graded only against the sky at the stack")
         if "min" in check and "max" in check and check["min"] > check["max"]:
             raise ValueError(f"check of {check['index']!r}: min {check['min']} is above max {check['max']}")
 
@@ -104,9 +144,20 @@ def image_index(ctx: Context, item: Item) -> Outcome:
     image = drawing.decode(item.content)
     wanted = list(dict.fromkeys(c["index"] for c in params["checks"]))
     result = image_indices(ctx, item.content, want=wanted, roi=params["roi"])
-    checks = [
-        check_range(c["index"], result.values.get(c["index"]), c.get("min"), c.get("max")) for c in params["checks"]
-    ]
+    values = dict(result.values)
+    notes: dict[str, str] = {}
+    if params.get("stack") and values.get("ringelmann_grade"):
+        why = plume_not_at_stack(image, params, result.evidence_for("ringelmann_grade"))
+        if why:
+            values["ringelmann_grade"], notes["ringelmann_grade"] = None, why
+    baseline = params.get("baseline") or {}
+    checks = []
+    for c in params["checks"]:
+        row = check_range(c["index"], values.get(c["index"]), c.get("min"), c.get("max"),
+                          baseline=baseline.get(c["index"]), max_rise=c.get("max_rise"), max_fall=c.get("max_fall"))
+        if c["index"] in notes:
+            row["note"] = notes[c["index"]]
+        checks.append(row)
     failed = [c for c in checks if not c["ok"]]
     alert = bool(failed)
     kinds = {c["index"] for c in params["checks"]}
@@ -122,11 +173,58 @@ def image_index(ctx: Context, item: Item) -> Outcome:
         data={
             "checks": checks,
             "indices": _rounded({name: result.values[name] for name in wanted}),
+            **({"calibration": {k: params[k] for k in ("stack", "baseline") if params.get(k)}}
+               if params.get("stack") or params.get("baseline") else {}),
             "evidence": [e.as_dict() for e in evidence],
             "image": {"width": image.shape[1], "height": image.shape[0]},
         },
         annotated_jpeg=_annotate(image, params, evidence, alert=alert, caption=summary[:80]),
     )
+
+
+# Ringelmann at a marked stack: the sky test and how near the stack a plume must start.
+SKY_MIN_SHARE = 0.6  # of the ROI outside the plume boxes
+SKY_MAX_GRADIENT = 24.0  # Sobel magnitude (grey levels) of a smooth sky after a light blur
+SKY_MIN_VALUE = 90  # HSV value: sky in daylight is not dark
+SKY_MAX_SATURATION = 70  # grey or white sky ...
+SKY_BLUE_HUES = (90, 130)  # ... or blue (OpenCV hue 0..180)
+STACK_REACH = 0.08  # of the frame's diagonal: the plume's box must come this close to the outlet
+
+
+def sky_share(image: np.ndarray, roi_px: list, exclude: list[tuple[float, ...]]) -> float:
+    """Share of the ROI (plume boxes left out) that looks like sky: smooth, bright, grey or blue."""
+    height, width = image.shape[:2]
+    mask = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(mask, [np.round(np.asarray(roi_px)).astype(np.int32)], 1)
+    for x1, y1, x2, y2 in exclude:
+        mask[max(0, int(y1)):math.ceil(y2), max(0, int(x1)):math.ceil(x2)] = 0
+    area = int(mask.sum())
+    if area == 0:
+        return 0.0
+    grey = cv2.GaussianBlur(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), (0, 0), 1.0).astype(np.float32)
+    gradient = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    hue, sat, val = cv2.split(cv2.cvtColor(image, cv2.COLOR_BGR2HSV))
+    sky = ((gradient <= SKY_MAX_GRADIENT) & (val >= SKY_MIN_VALUE)
+           & ((sat <= SKY_MAX_SATURATION) | ((hue >= SKY_BLUE_HUES[0]) & (hue <= SKY_BLUE_HUES[1]))))
+    return float((sky & mask.astype(bool)).sum()) / area
+
+
+def plume_not_at_stack(image: np.ndarray, params: dict, plumes: list) -> str:
+    """Why a Ringelmann reading does not count (empty when it does): the ROI is not sky, or no
+    plume starts at the marked stack outlet and rises from it."""
+    height, width = image.shape[:2]
+    roi_px = denormalize(params["roi"], width, height)
+    share = sky_share(image, roi_px, [p.box for p in plumes])
+    if share < SKY_MIN_SHARE:
+        return f"no sky behind the ROI ({share:.0%} sky-like): not graded"
+    sx, sy = params["stack"][0] * width, params["stack"][1] * height
+    reach = STACK_REACH * math.hypot(width, height)
+    for plume in plumes:
+        x1, y1, x2, y2 = plume.box
+        gap = math.hypot(max(x1 - sx, 0.0, sx - x2), max(y1 - sy, 0.0, sy - y2))
+        if gap <= reach and y1 <= sy:  # touches the outlet and reaches above it
+            return ""
+    return "no plume rises from the marked stack: not graded"
 
 
 # --- image_change --------------------------------------------------------------------------------
@@ -268,6 +366,8 @@ def fire_verdict(colour: bool, variation: float | None, params: dict) -> tuple[b
 @register("fire_colour")
 def fire_colour(ctx: Context, item: Item) -> Outcome:
     params = item.params
+    if params["require_flicker"]:  # flame colour alone also fires on orange paint, signs and lamps
+        ctx.require_source("tells a flame from flame-coloured things by its flicker over frames of one camera")
     image = drawing.decode(item.content)
     result = image_indices(ctx, item.content, want=["fire_fraction"], roi=params["roi"])
     fraction = result.values["fire_fraction"] or 0.0

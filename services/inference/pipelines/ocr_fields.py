@@ -1,11 +1,20 @@
 """OCR + fields: read a document photo (a business licence) into named fields and check the unified
-social credit code against its GB 32100-2015 check character."""
+social credit code against its GB 32100-2015 check character.
+
+Fields are found on the page's layout, not on merged text lines: a licence has two columns, and
+long values (经营范围, 住所, 营业期限) wrap under their first line. A label's value starts in the
+segment to its right on the same row (or in the label's own segment, when the engine read them as
+one) and continues on the rows below that start where the value started, until a gap or another
+label. Merging segments into lines first fused the two columns and lost every wrapped line.
+"""
 
 import re
 
 from services.inference.pipelines import Context, Item, Outcome, drawing, register
 from services.inference.pipelines.ocr_text import merge_lines
-from services.inference.pipelines.primitives import read_text
+from services.inference.pipelines.primitives import TextSegment, read_text
+
+DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
 
 # GB 32100-2015: 18 characters from this 31-character alphabet (no I, O, S, V, Z); the last is a
 # check character computed from the first 17 with these weights, modulo 31.
@@ -48,15 +57,83 @@ def parse_fields(lines: list[str], labels: dict[str, list[str]]) -> dict[str, st
     return fields
 
 
+def _squashed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _label_of(text: str, labels: dict[str, list[str]]) -> tuple[str, str] | None:
+    """(field, the rest of the text after the label) when a segment starts with a label."""
+    squashed = _squashed(text)
+    best = None
+    for name, aliases in labels.items():
+        for alias in aliases:
+            if squashed.startswith(alias) and (best is None or len(alias) > best[2]):
+                best = (name, squashed[len(alias):].lstrip(":："), len(alias))
+    return (best[0], best[1]) if best else None
+
+
+def parse_layout(segments: list[TextSegment], labels: dict[str, list[str]]) -> dict[str, str]:
+    """Value of each labelled field from the segments' positions (see the module docstring)."""
+
+    def centre_y(seg: TextSegment) -> float:
+        return (seg.bounds[1] + seg.bounds[3]) / 2
+
+    found = [(seg, _label_of(seg.text, labels)) for seg in segments]
+    is_label = {id(seg) for seg, hit in found if hit}
+    values = [seg for seg in segments if id(seg) not in is_label]
+    fields: dict[str, str] = {}
+    for seg, hit in found:
+        if not hit or hit[0] in fields:
+            continue
+        name, rest = hit
+        x1, y1, x2, y2 = seg.bounds
+        height = max(1.0, y2 - y1)
+        parts = [rest] if rest else []
+        start_x, row_y = (x1, centre_y(seg)) if rest else (None, centre_y(seg))
+        if not rest:  # the value is the nearest segment to the right on the same row
+            right = [v for v in values if v.bounds[0] >= x2 - 0.5 * height and v.bounds[0] - x2 < 8 * height
+                     and abs(centre_y(v) - row_y) < 0.8 * height]
+            if not right:
+                continue
+            first = min(right, key=lambda v: (abs(centre_y(v) - row_y) + 0.1 * (v.bounds[0] - x2)))
+            parts.append(_squashed(first.text))
+            start_x, row_y = first.bounds[0], centre_y(first)
+        while True:  # wrapped lines start under the value's first character
+            below = [v for v in values if abs(v.bounds[0] - start_x) < 1.2 * height
+                     and 0.5 * height < centre_y(v) - row_y < 2.2 * height]
+            if not below:
+                break
+            nxt = min(below, key=lambda v: centre_y(v))
+            # A row that has a label of this column is the next field, not a wrapped line.
+            if any(abs(centre_y(other) - centre_y(nxt)) < 0.6 * height and x1 - 2 * height <= other.bounds[0] < start_x
+                   for other, h in found if h):
+                break
+            parts.append(_squashed(nxt.text))
+            row_y = centre_y(nxt)
+        value = "".join(parts).lstrip(":：")
+        if value:
+            fields[name] = value
+    return fields
+
+
 @register("ocr_fields")
 def ocr_fields(ctx: Context, item: Item) -> Outcome:
     params = item.params
     segments = [s for s in read_text(ctx, item.content) if s.score >= params["min_score"]]
     lines = merge_lines(segments)
     texts = [line.text for line in lines]
-    fields = parse_fields(texts, params["labels"])
+    fields = parse_layout(segments, params["labels"])
+    for name, value in parse_fields(texts, params["labels"]).items():  # a label and value in one line
+        fields.setdefault(name, value)
     code = find_uscc("\n".join(texts))
     code_valid = code is not None and uscc_is_valid(code)
+    if code is not None:
+        fields["credit_code"] = code  # the code as checked, with OCR look-alikes fixed
+    if "registration_date" in params["labels"] and "registration_date" not in fields:
+        # Licences before 2019 print the date under 登记机关 without a label: the last date on the page.
+        dates = [d for seg in sorted(segments, key=lambda g: g.bounds[1]) for d in DATE.findall(_squashed(seg.text))]
+        if dates:
+            fields["registration_date"] = dates[-1]
     missing = [name for name in params["required"] if name not in fields]
     problems, problems_zh = [], []
     if code is None:
