@@ -35,6 +35,15 @@ def _media_root(tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Each test reads configuration from its own database state, not from an earlier test's cache."""
+    from services.core import cache, configcache
+
+    configcache.clear()
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def triton_server(artifacts_dir, tmp_path_factory):
     """A real tritonserver (from the nvidia-pytriton wheel) on free loopback ports; yields its gRPC URL."""

@@ -70,6 +70,12 @@ def invalidate() -> None:
     transaction.on_commit(_bump)
 
 
+def clear() -> None:
+    """Forget this process's entries (tests start each case from the database)."""
+    with _lock:
+        _entries.clear()
+
+
 def _changed(sender, **kwargs) -> None:
     invalidate()
 

@@ -22,6 +22,7 @@ from django.db import transaction
 from services.accounts.selectors import Actor, Role
 from services.catalog.models import Scenario
 from services.catalog.selectors import scenario_get
+from services.core import configcache
 from services.core.errors import ApplicationError, Conflict, PermissionDenied
 from services.inference import triton
 from services.inference.models import UploadedModel
@@ -153,6 +154,7 @@ def custom_model_upload(
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
     with transaction.atomic():
+        configcache.invalidate()  # an update() sends no signal
         Scenario.objects.filter(pk=scenario.pk).update(
             custom_model=name,
             status=Scenario.Status.ACTIVE,

@@ -3,10 +3,11 @@
 The row is the record and the claim is the lock: a conditional UPDATE moves rows from QUEUED to
 RUNNING under a claim token and a lease, and only the holder of the token may finish them, so a
 redelivered message does nothing twice. A *drain* claims up to ``CITYAI_WORKER_BATCH_SIZE`` due rows
-(queued and due, or running under a lease that ran out: their worker died) of one scenario and tier in one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``,
-runs their pipelines side by side (so Triton's dynamic batcher sees them together), finishes them in
-one statement and announces them with one signal and one Redis notice: the bookkeeping of a batch
-costs a handful of statements, not a handful per request. Each row still has its own result, status,
+(queued and due, or running under a lease that ran out: their worker died) of one scenario and tier
+in one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``, runs their pipelines
+side by side (so Triton's dynamic batcher sees them together), finishes them in one statement and
+announces them with one signal and one Redis notice: the bookkeeping of a batch costs a handful of
+statements, not a handful per request. Each row still has its own result, status,
 error, timings and model calls; one bad input fails only its own row.
 """
 

@@ -19,13 +19,13 @@ from django.utils import timezone
 from services.accounts.selectors import Actor
 from services.catalog.models import Scenario
 from services.catalog.params import resolve_params
-from services.catalog.selectors import scenario_get_runnable
+from services.catalog.selectors import scenario_get_active
 from services.core.errors import ApplicationError, Conflict, PermissionDenied, Throttled
 from services.inference import pipelines
 from services.inference.inputs import CheckedInput, reject_nul
 from services.inference.models import InferenceRequest
 from services.inference.services.enqueue import enqueue_drain
-from services.inference.services.quota import check_limits, release_quota, reserve_quota
+from services.inference.services.quota import admit, release_quota
 
 
 def scenario_params_resolve(*, scenario: Scenario, params: Any) -> dict[str, Any]:
@@ -130,7 +130,7 @@ def inference_requests_submit(*, actor: Actor, scenario_slug: str, items: list[S
     pending = [item for item in items if item.error is None and item.request is None]
     if not pending:
         return items
-    scenario, entitlement = scenario_get_runnable(slug=scenario_slug, bureau=bureau)
+    scenario = scenario_get_active(slug=scenario_slug)
     resolved_defaults = None
     for item in pending:
         try:
@@ -153,26 +153,24 @@ def inference_requests_submit(*, actor: Actor, scenario_slug: str, items: list[S
     if not pending:
         return items
     now = timezone.localtime()
-    entitlement.scenario = scenario
-    tier = check_limits(entitlement, bureau, now, count=len(pending))
-    pending = _reserve(entitlement, bureau, now, pending)
-    if pending:
-        _store(actor=actor, scenario=scenario, entitlement=entitlement, tier=tier, now=now, items=pending)
+    entitlement, tier, pending = _admit(scenario, bureau, now, pending)
+    _store(actor=actor, scenario=scenario, entitlement=entitlement, tier=tier, now=now, items=pending)
     return items
 
 
-def _reserve(entitlement, bureau, now, pending: list[SubmitItem]) -> list[SubmitItem]:
-    """Reserve quota for all pending items, or for as many as are left (the rest are refused)."""
+def _admit(scenario, bureau, now, pending: list[SubmitItem]):
+    """Admit all pending items, or as many as today's quota has left (the rest are refused)."""
     try:
-        reserve_quota(entitlement, bureau, now, count=len(pending))
-        return pending
-    except Throttled:
-        if len(pending) == 1:
+        entitlement, tier = admit(scenario=scenario, bureau=bureau, now=now, count=len(pending))
+        return entitlement, tier, pending
+    except Throttled as exc:
+        if len(pending) == 1 or exc.code != "quota_exceeded":
             raise
-    taken, refusal = 0, None
+    admitted, refusal = None, None
+    taken = 0
     for _ in pending:  # fewer left than asked: take them one by one
         try:
-            reserve_quota(entitlement, bureau, now, count=1)
+            admitted = admit(scenario=scenario, bureau=bureau, now=now, count=1)
         except Throttled as exc:
             refusal = exc
             break
@@ -181,7 +179,8 @@ def _reserve(entitlement, bureau, now, pending: list[SubmitItem]) -> list[Submit
         raise refusal
     for item in pending[taken:]:
         item.error = refusal
-    return pending[:taken]
+    entitlement, tier = admitted
+    return entitlement, tier, pending[:taken]
 
 
 def _row(actor: Actor, scenario: Scenario, tier: str, item: SubmitItem) -> InferenceRequest:
