@@ -522,7 +522,164 @@ def make_licences(count: int = 12, seed: int = 20260107) -> None:
     }, files)
 
 
-MAKERS = {"plates": make_plates, "negatives": make_negatives, "licences": make_licences}
+# --- alert positives (with hard negatives) ---------------------------------------------------------
+
+
+def _to_linear(arr):
+    return np.where(arr <= 0.04045, arr / 12.92, ((arr + 0.055) / 1.055) ** 2.4)
+
+
+def _to_srgb(arr):
+    return np.where(arr <= 0.0031308, arr * 12.92, 1.055 * np.power(np.clip(arr, 0, 1), 1 / 2.4) - 0.055)
+
+
+def stack_scene(rng, size):
+    """Sky over a factory roof line with one stack; returns the image and the outlet (x, y) in pixels."""
+    w, h = size
+    image = Image.new("RGB", size)
+    draw = ImageDraw.Draw(image)
+    _sky(draw, w, h, rng)
+    roof = int(h * rng.uniform(0.6, 0.75))
+    for x in range(0, w, int(rng.integers(90, 140))):
+        draw.rectangle([x, roof + int(rng.integers(-30, 20)), x + 150, h], fill=tuple(int(v) for v in rng.integers(90, 170, 3)))
+    sx = int(w * rng.uniform(0.35, 0.65))
+    top = int(h * rng.uniform(0.3, 0.45))
+    sw = int(rng.integers(16, 28))
+    draw.rectangle([sx - sw // 2, top, sx + sw // 2, roof + 10], fill=tuple(int(v) for v in rng.integers(120, 180, 3)))
+    for band in range(top + 8, top + 40, 14):
+        draw.rectangle([sx - sw // 2, band, sx + sw // 2, band + 5], fill=(180, 40, 40))
+    return image, (sx, top)
+
+
+def add_plume(image: Image.Image, outlet, rng, blackness: float, white: bool = False) -> Image.Image:
+    """A plume drifting up and sideways from the outlet; its densest part has the given blackness
+    (1 − L/L_sky in linear light); white=True makes steam instead (brighter than the sky)."""
+    w, h = image.size
+    density = np.zeros((h, w), np.float32)
+    x, y = outlet
+    drift = rng.uniform(1.2, 3.0) * rng.choice([-1, 1])
+    for k in range(40):
+        r = 6 + k * 1.2
+        cx, cy = x + drift * k * 2.2, y - k * 5.5
+        yy, xx = np.ogrid[:h, :w]
+        density = np.maximum(density, np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)) * (1 - k / 60))
+    arr = _to_linear(np.asarray(image).astype(np.float32) / 255.0)
+    if white:
+        arr = arr + (0.95 - arr) * (density[..., None] * 0.8)
+    else:
+        arr = arr * (1 - blackness * density[..., None])
+    return Image.fromarray((_to_srgb(arr).clip(0, 1) * 255).astype(np.uint8))
+
+
+def make_chimney(seed: int = 20260108) -> None:
+    rng = np.random.default_rng(seed)
+    samples, files = [], {}
+    size = (480, 360)
+    cases = [("smoke", 0.75), ("smoke", 0.6), ("smoke", 0.9), ("smoke", 0.5), ("smoke", 0.8), ("smoke", 0.65),
+             ("steam", 0.0), ("clear", 0.0), ("steam", 0.0), ("clear", 0.0)]
+    for n, (case, blackness) in enumerate(cases):
+        scene, (sx, sy) = stack_scene(rng, size)
+        baseline = relight(scene, rng, rng.uniform(0.9, 1.05), 1.0)
+        frame = scene if case == "clear" else add_plume(scene, (sx, sy), rng, blackness, white=case == "steam")
+        frame = relight(frame, rng, rng.uniform(0.9, 1.05), 1.0)
+        name = f"{n + 1:02d}-{case}.jpg"
+        files[name], files[name.replace(".jpg", "-baseline.jpg")] = _jpeg(frame, 82), _jpeg(baseline, 82)
+        w, h = size
+        roi = [[round(max(0, sx / w - 0.3), 3), 0.0], [round(min(1, sx / w + 0.3), 3), 0.0],
+               [round(min(1, sx / w + 0.3), 3), round(sy / h, 3)], [round(max(0, sx / w - 0.3), 3), round(sy / h, 3)]]
+        samples.append({"file": name, "baseline": name.replace(".jpg", "-baseline.jpg"), "alert": case == "smoke",
+                        "ordinary": False, "case": case,
+                        "params": {"stack": [round(sx / w, 3), round(sy / h, 3)], "roi": roi}})
+    _write_set("chimney", {
+        "kind": "alerts", "scenarios": ["chimney-black-smoke"], "floors": {"precision": 0.9, "recall": 0.8},
+        "description": "A stack against the sky with dark plumes (Ringelmann 2-4), white steam and no plume; "
+                       "each with a clear-day baseline frame of the same view.",
+        "generated_by": "tools/make_evaluation_sets.py chimney", "samples": samples}, files)
+
+
+def add_dust(image: Image.Image, rng, transmission: float) -> Image.Image:
+    """Koschmieder's haze model I = J·t + A·(1 − t), with a dust-coloured airlight A."""
+    arr = np.asarray(image).astype(np.float32) / 255.0
+    airlight = np.array([0.86, 0.82, 0.74]) * rng.uniform(0.9, 1.0)
+    t = transmission * (1 + rng.normal(0, 0.03, arr.shape[:2]))[..., None]
+    return Image.fromarray(((arr * t + airlight * (1 - t)).clip(0, 1) * 255).astype(np.uint8))
+
+
+def site_scene(rng, size):
+    w, h = size
+    image = scene_street(rng, size)
+    draw = ImageDraw.Draw(image)
+    for _ in range(3):  # soil heaps and a site fence
+        x = int(rng.integers(0, w - 140))
+        draw.pieslice([x, int(h * 0.55), x + 160, int(h * 0.95)], 180, 360, fill=tuple(int(v) for v in rng.integers(100, 150, 3)))
+    draw.rectangle([0, int(h * 0.5), w, int(h * 0.55)], fill=(30, 110, 200))
+    return image
+
+
+def make_dust(seed: int = 20260109) -> None:
+    rng = np.random.default_rng(seed)
+    samples, files = [], {}
+    size = (480, 360)
+    for n in range(10):
+        dusty = n < 6
+        scene = site_scene(rng, size)
+        baseline = relight(scene, rng, rng.uniform(0.9, 1.05), 1.0)
+        frame = add_dust(scene, rng, rng.uniform(0.45, 0.65)) if dusty else scene
+        frame = relight(frame, rng, rng.uniform(0.9, 1.05), rng.uniform(0.95, 1.05))
+        name = f"{n + 1:02d}-{'dust' if dusty else 'clear'}.jpg"
+        files[name], files[name.replace(".jpg", "-baseline.jpg")] = _jpeg(frame, 82), _jpeg(baseline, 82)
+        samples.append({"file": name, "baseline": name.replace(".jpg", "-baseline.jpg"), "alert": dusty,
+                        "ordinary": False})
+    _write_set("dust", {
+        "kind": "alerts", "scenarios": ["construction-site-dust"], "floors": {"precision": 0.9, "recall": 0.8},
+        "description": "Construction sites veiled by dust (transmission 0.45-0.65) and clear, each with a "
+                       "clear-day baseline frame of the same view.",
+        "generated_by": "tools/make_evaluation_sets.py dust", "samples": samples}, files)
+
+
+def add_flames(image: Image.Image, rng, base, scale: float) -> Image.Image:
+    """Flame tongues (yellow core, orange rim) rising from a base line; shape changes per call."""
+    out = image.copy()
+    draw = ImageDraw.Draw(out)
+    x0, y0 = base
+    for _ in range(int(rng.integers(5, 9))):
+        x = x0 + rng.normal(0, 25 * scale)
+        height = rng.uniform(40, 110) * scale
+        width = rng.uniform(14, 30) * scale
+        pts = [(x - width, y0), (x + rng.normal(0, 8), y0 - height), (x + width, y0)]
+        draw.polygon(pts, fill=(255, int(rng.integers(90, 140)), 20))
+        inner = [(x - width / 2, y0), (x + rng.normal(0, 4), y0 - height * 0.6), (x + width / 2, y0)]
+        draw.polygon(inner, fill=(255, int(rng.integers(200, 240)), 90))
+    return out.filter(ImageFilter.GaussianBlur(1.2))
+
+
+def make_fire(seed: int = 20260110) -> None:
+    rng = np.random.default_rng(seed)
+    samples, files = [], {}
+    size = (480, 360)
+    makers = [("office", scene_office), ("street", scene_street), ("shop", scene_shop)]
+    for n in range(9):
+        kind, maker = makers[n % 3]
+        scene = maker(rng, size)
+        burning = n < 6
+        frames = []
+        base = (int(rng.integers(120, 360)), int(rng.integers(220, 320)))
+        for k in range(5):
+            frame = add_flames(scene, rng, base, rng.uniform(0.8, 1.3)) if burning else scene
+            frame = relight(frame, rng, 1.0, 1.0)
+            fname = f"{n + 1:02d}-{'fire' if burning else 'still'}-{k + 1}.jpg"
+            files[fname] = _jpeg(frame, 80)
+            frames.append(fname)
+        samples.append({"file": frames[0], "frames": frames, "alert": burning, "ordinary": False, "scene": kind})
+    _write_set("fire", {
+        "kind": "alerts", "scenarios": ["workplace-fire", "open-burning"], "floors": {"precision": 0.9, "recall": 0.8},
+        "description": "Five-frame streams of flames (changing shape) in offices, streets and shop fronts, and "
+                       "of the same scenes without flames (orange chairs and signs included).",
+        "generated_by": "tools/make_evaluation_sets.py fire", "samples": samples}, files)
+
+
+MAKERS = {"plates": make_plates, "negatives": make_negatives, "licences": make_licences, "chimney": make_chimney,
+          "dust": make_dust, "fire": make_fire}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:] or list(MAKERS)
