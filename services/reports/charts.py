@@ -145,14 +145,15 @@ def report_charts(report) -> dict[str, str]:
 
 
 def echart(kind: str, title: str, x: list[str], series: list[dict], *, unit: str = "", x_title: str = "",
-           zoom: bool = False, windows: tuple = (), percent: bool = False) -> dict:
+           zoom: bool = False, windows: tuple = (), percent: bool = False, window_end: int | None = None) -> dict:
     """A chart spec for static/js/charts.js. ``kind``: bar (stacked when series share a ``stack``),
     line, hbar (a ranking) or pie (one series). A series is ``{"name", "data", "color"}`` with optional
     ``"stack"`` and ``"links"`` (one URL or None per point: a click on the point opens it).
-    ``windows``: ``({"days": 7, "label": "7 days"}, …)`` buttons that zoom a time axis to its last days."""
+    ``windows``: ``({"days": 7, "label": "7 days"}, …)`` buttons that zoom a time axis to its last days
+    (up to the category ``window_end``, e.g. today in a month that has days still to come)."""
     spec = {
         "kind": kind, "title": str(title), "x": [str(v) for v in x], "unit": str(unit), "zoom": zoom,
-        "percent": percent,
+        "percent": percent, "window_end": window_end,
         "windows": [{"days": w["days"], "label": str(w["label"])} for w in windows],
         "series": [{"name": str(s["name"]), "data": list(s["data"]),
                     "color": s.get("color") or PALETTE[i % len(PALETTE)],
@@ -187,10 +188,13 @@ def report_chart_specs(report) -> dict[str, dict]:
     from urllib.parse import urlencode
 
     from django.urls import reverse
+    from django.utils import timezone
     from django.utils.translation import gettext as _
 
     daily = report.period == "day"
     labels = [f.key for f in report.by_period]
+    today = timezone.localdate().isoformat()
+    window_end = labels.index(today) if daily and today in labels else None
     day_links = None
     if daily:
         base = reverse("requests:list")
@@ -208,7 +212,9 @@ def report_chart_specs(report) -> dict[str, dict]:
               "stack": "requests", "links": day_links},
              {"name": _("Alerts"), "data": [f.alerts for f in report.by_period], "color": PALETTE[3]}],
             x_title=_("Day") if daily else _("Month"), zoom=len(labels) > 7,
-            windows=({"days": 7, "label": _("Last 7 days")}, {"days": 31, "label": _("Whole period")}) if daily else (),
+            windows=({"days": 7, "label": _("Last 7 days")}, {"days": 366, "label": _("Whole period")})
+            if daily else (),
+            window_end=window_end,
         ),
         "compute": echart(
             "hbar", _("Compute seconds by bureau (share of platform compute)"), [f.label for f in by_bureau],

@@ -70,7 +70,9 @@
   function zoomTo(entry, days) {
     const n = entry.spec.x.length;
     if (!n) return;
-    entry.chart.dispatchAction({ type: "dataZoom", startValue: Math.max(0, n - days), endValue: n - 1 });
+    const end = Number.isInteger(entry.spec.window_end) ? entry.spec.window_end : n - 1;
+    const whole = days >= n;
+    entry.chart.dispatchAction({ type: "dataZoom", startValue: whole ? 0 : Math.max(0, end - days + 1), endValue: whole ? n - 1 : end });
     entry.figure.querySelectorAll("[data-chart-window]").forEach((b) => {
       b.setAttribute("aria-pressed", String(Number(b.dataset.chartWindow) === days));
     });

@@ -24,7 +24,8 @@ from tests.conftest import PASSWORD
 
 @pytest.fixture
 def ops_centre(catalog):
-    centre = bureau_upsert(slug="platform", name_zh="区智慧城市运营中心", name_en="District Smart City Operations Centre")
+    centre = bureau_upsert(slug="platform", name_zh="区智慧城市运营中心",
+                           name_en="District Smart City Operations Centre")
     return member_upsert(bureau=centre, username="ops_centre", password=PASSWORD, role=Membership.Role.AUDITOR).user
 
 
