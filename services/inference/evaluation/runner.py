@@ -51,6 +51,11 @@ class Runner:
         self._clock = EPOCH
 
     @property
+    def last_id(self) -> str | None:
+        """Id of the last request run (what a later duplicate points to)."""
+        return self._history[-1][0].id if self._history else None
+
+    @property
     def input_kind(self) -> str:
         return self.item["input_kind"]
 
