@@ -123,3 +123,29 @@ def test_the_owner_reaches_the_same_objects(objects_of_b, operator_b):
                  f"/api/v1/work-orders/{objects_of_b['work_order_id']}", f"/sources/{objects_of_b['source_id']}/",
                  f"/api/v1/sources/{objects_of_b['source_id']}"):
         assert owner.get(path).status_code == 200, path
+
+
+def test_situation_view_shows_a_bureau_only_its_own(objects_of_b, bureau_a, operator_a, operator_b, auditor):
+    """The situation view (/ops/, the wall, its map fragment and /api/v1/ops/situation) has no object
+    ids to sweep: instead, bureau A's views must not mention B's source, event or bureau at all, while
+    B's own views and an auditor's (the district) do."""
+    from decimal import Decimal
+
+    Source.objects.filter(pk=objects_of_b["source_id"]).update(latitude=Decimal("22.72"), longitude=Decimal("114.25"))
+    Event.objects.filter(pk=objects_of_b["event_id"]).update(source=f"source:{objects_of_b['source_id']}")
+    secrets = (str(objects_of_b["source_id"]), str(objects_of_b["event_id"]), "cam B", "乙局", "bureau-b")
+    paths = ("/ops/", "/ops/wall/", "/ops/map/", "/api/v1/ops/situation")
+    for user, sees in ((operator_a, False), (operator_b, True), (auditor, True)):
+        client = APIClient()
+        client.force_login(user)
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 200, (user, path)
+            body = response.content.decode()
+            if path == "/api/v1/ops/situation":
+                body = str(response.json())  # the JSON escapes Chinese text
+            found = [s for s in secrets if s in body]
+            if sees:
+                assert str(objects_of_b["event_id"]) in body or path == "/ops/map/" and "cam B" in body, (user, path)
+            else:
+                assert found == [], (path, found)
