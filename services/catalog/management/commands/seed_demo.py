@@ -32,6 +32,8 @@ class Command(BaseCommand):
         member_upsert(bureau=urban, username="urban_manager", password=DEMO_PASSWORD, role=Role.MANAGER)
         member_upsert(bureau=police, username="police_operator", password=DEMO_PASSWORD, role=Role.OPERATOR)
         member_upsert(bureau=audit, username="auditor", password=DEMO_PASSWORD, role=Role.AUDITOR)
+        # The operations centre watches the whole district read-only (/ops/): an auditor of its bureau.
+        member_upsert(bureau=platform, username="ops_centre", password=DEMO_PASSWORD, role=Role.AUDITOR)
         admin = member_upsert(
             bureau=platform, username="admin", password=options["admin_password"], role=Role.PLATFORM_ADMIN
         ).user
