@@ -286,7 +286,8 @@ def scene_notice(rng, size):
         cx, cy, r = paper_w - 70, paper_h - 70, 45
         d.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(210, 30, 30), width=5)
     paper = paper.rotate(rng.uniform(-4, 4), expand=True, fillcolor=tuple(int(v) for v in wall[0, 0]))
-    image.paste(paper, (int((w - paper.width) * rng.uniform(0.2, 0.8)), int((h - paper.height) * rng.uniform(0.2, 0.8))))
+    left = int((w - paper.width) * rng.uniform(0.2, 0.8))
+    image.paste(paper, (left, int((h - paper.height) * rng.uniform(0.2, 0.8))))
     return image
 
 
@@ -541,7 +542,8 @@ def stack_scene(rng, size):
     _sky(draw, w, h, rng)
     roof = int(h * rng.uniform(0.6, 0.75))
     for x in range(0, w, int(rng.integers(90, 140))):
-        draw.rectangle([x, roof + int(rng.integers(-30, 20)), x + 150, h], fill=tuple(int(v) for v in rng.integers(90, 170, 3)))
+        top_y = roof + int(rng.integers(-30, 20))
+        draw.rectangle([x, top_y, x + 150, h], fill=tuple(int(v) for v in rng.integers(90, 170, 3)))
     sx = int(w * rng.uniform(0.35, 0.65))
     top = int(h * rng.uniform(0.3, 0.45))
     sw = int(rng.integers(16, 28))
@@ -611,7 +613,8 @@ def site_scene(rng, size):
     draw = ImageDraw.Draw(image)
     for _ in range(3):  # soil heaps and a site fence
         x = int(rng.integers(0, w - 140))
-        draw.pieslice([x, int(h * 0.55), x + 160, int(h * 0.95)], 180, 360, fill=tuple(int(v) for v in rng.integers(100, 150, 3)))
+        soil = tuple(int(v) for v in rng.integers(100, 150, 3))
+        draw.pieslice([x, int(h * 0.55), x + 160, int(h * 0.95)], 180, 360, fill=soil)
     draw.rectangle([0, int(h * 0.5), w, int(h * 0.55)], fill=(30, 110, 200))
     return image
 
@@ -678,8 +681,47 @@ def make_fire(seed: int = 20260110) -> None:
         "generated_by": "tools/make_evaluation_sets.py fire", "samples": samples}, files)
 
 
+# --- text lines (OCR) ------------------------------------------------------------------------------
+
+AD_LINES = ["专业疏通下水道", "高价回收旧家电", "办证刻章 电话13812345678", "小额贷款 当天放款", "开锁换锁 24小时服务",
+            "家政保洁 月嫂育儿", "房屋出租 拎包入住", "招聘普工 包吃包住", "空调维修加氟", "搬家拉货 价格实惠",
+            "本店转让 有意者详谈", "承接防水补漏工程"]
+
+
+def make_ocr(count: int = 6, seed: int = 20260111) -> None:
+    """Small ads and notices stuck on walls and poles: the text lines are the labels."""
+    rng = np.random.default_rng(seed)
+    samples, files = [], {}
+    for n in range(count):
+        w, h = 640, 480
+        wall = rng.normal(rng.uniform(110, 190), 12, (h, w, 3)).clip(0, 255).astype(np.uint8)
+        image = Image.fromarray(wall).filter(ImageFilter.GaussianBlur(1))
+        lines = [str(t) for t in rng.choice(AD_LINES + NOTICE_LINES, size=3, replace=False)]
+        size = int(rng.integers(26, 36))
+        font = _font(CJK, size)
+        paper_w = max(int(font.getlength(t)) for t in lines) + 40
+        paper = Image.new("RGB", (paper_w, int(size * 1.7) * len(lines) + 30),
+                          tuple(int(v) for v in rng.choice([[250, 250, 245], [255, 240, 120], [250, 200, 200]])))
+        d = ImageDraw.Draw(paper)
+        for i, t in enumerate(lines):
+            d.text((20, 15 + i * int(size * 1.7)), t, font=font, fill=(20, 20, 20) if i else (190, 20, 20))
+        paper = paper.rotate(rng.uniform(-3, 3), expand=True, fillcolor=tuple(int(v) for v in wall[0, 0]),
+                             resample=Image.BICUBIC)
+        left = int((w - paper.width) * rng.uniform(0.1, 0.9))
+        image.paste(paper, (left, int((h - paper.height) * rng.uniform(0.1, 0.9))))
+        image = relight(image, rng, rng.uniform(0.85, 1.05), 1.0)
+        name = f"{n + 1:02d}.jpg"
+        files[name] = _jpeg(image, 80)
+        samples.append({"file": name, "lines": lines})
+    _write_set("ocr", {
+        "kind": "ocr", "scenarios": ["illegal-advertising"],
+        "floors": {"line_accuracy": 0.9}, "ceilings": {"cer": 0.05},
+        "description": "Small ads and notices on walls (three lines each, slightly rotated, uneven light).",
+        "generated_by": "tools/make_evaluation_sets.py ocr", "samples": samples}, files)
+
+
 MAKERS = {"plates": make_plates, "negatives": make_negatives, "licences": make_licences, "chimney": make_chimney,
-          "dust": make_dust, "fire": make_fire}
+          "dust": make_dust, "fire": make_fire, "ocr": make_ocr}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:] or list(MAKERS)

@@ -67,7 +67,7 @@ def write(reports: list[Report], *, path: Path = RESULTS_PATH, doc_path: Path | 
 
 
 METRIC_NAMES = {
-    "exact": "exact plates", "char_accuracy": "characters", "line_accuracy": "lines", "cer": "CER",
+    "exact": "exact plates", "char_accuracy": "characters", "line_accuracy": "line accuracy", "cer": "CER",
     "field_accuracy_min": "worst field", "field_accuracy_mean": "fields (mean)", "precision": "precision",
     "recall": "recall", "false_alarm_rate": "false alarms on ordinary scenes", "top1": "top-1",
     "top3": "top-3", "domain": "domain", "f1": "F1",
