@@ -491,7 +491,7 @@ def _run_binding(source: Source, binding: Binding, checked: CheckedInput, at: da
 # --- pulling ------------------------------------------------------------------------------------
 
 
-def _limits() -> grabbers.Limits:
+def pull_limits() -> grabbers.Limits:
     return grabbers.Limits(
         timeout_s=settings.CITYAI_SOURCES_TIMEOUT_SECONDS,
         max_bytes=settings.CITYAI_MAX_UPLOAD_BYTES,
@@ -547,7 +547,7 @@ def keep_open_max_age(source: Source) -> float | None:
 
 
 def _grab(source: Source) -> grabbers.Frame:
-    limits = _limits()
+    limits = pull_limits()
     max_age = keep_open_max_age(source)
     if max_age is not None:
         frame = streams.registry().frame(str(source.pk), source.url, limits=limits, max_age_s=max_age)

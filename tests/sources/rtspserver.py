@@ -47,13 +47,13 @@ def _serve(config: dict) -> None:  # pragma: no cover - runs under Debian's pyth
         auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
         server.set_auth(auth)
 
-    def encoder(codec: str, fps: int, gop: int) -> str:
+    def encoder(codec: str, fps: int, gop: int, bitrate: int) -> str:
         # The valve sits right before the payloader: a stall stops the packets at once.
         if codec == "h265":
-            return (f"x265enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate=300 "
+            return (f"x265enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate={bitrate} "
                     "! video/x-h265,profile=main ! valve name=valve drop=false "
                     "! rtph265pay name=pay0 pt=96 config-interval=1")
-        return (f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate=300 "
+        return (f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate={bitrate} "
                 "! video/x-h264,profile=baseline ! valve name=valve drop=false "
                 "! rtph264pay name=pay0 pt=96 config-interval=1")
 
@@ -61,7 +61,8 @@ def _serve(config: dict) -> None:  # pragma: no cover - runs under Debian's pyth
         def __init__(self, path: str, mount: dict) -> None:
             super().__init__()
             self.path, self.mount = path, mount
-            self.set_shared(True)
+            # Shared: one encoder for every client, as a camera has; a mount may ask for its own per client.
+            self.set_shared(mount.get("shared", True))
 
         def do_create_element(self, url):
             m = self.mount
@@ -72,7 +73,8 @@ def _serve(config: dict) -> None:  # pragma: no cover - runs under Debian's pyth
                           f"caps=image/jpeg,framerate={fps}/1 ! jpegdec ! videoconvert ! videoscale ! {caps}")
             else:
                 source = f"videotestsrc is-live=true pattern=ball ! {caps}"
-            encode = encoder(m.get("codec", "h264"), fps, m.get("gop", fps))  # a key frame a second
+            # A key frame a second, as cameras are usually set.
+            encode = encoder(m.get("codec", "h264"), fps, m.get("gop", fps), m.get("bitrate", 300))
             launch = f"( {source} ! queue ! {encode} )"
             return Gst.parse_launch(launch)
 

@@ -1,7 +1,7 @@
 """Live sources through real processes: Celery beat schedules pulls of our loopback camera, a real
 worker grabs the frames and runs the scenarios on the real Triton under bureau A's quota; the
-multi-frame scenarios fire exactly once over a played scene; a camera that dies goes offline and
-comes back. Nothing leaves 127.0.0.1.
+multi-frame scenarios fire exactly once over a played scene, from HTTP cameras and from an RTSP
+stream kept open; a camera that dies goes offline and comes back. Nothing leaves 127.0.0.1.
 
 Run with ``CITYAI_TEST_TRITON_MODELS=object_detector,plate_reader`` to load only the models used.
 """
@@ -13,16 +13,22 @@ import sys
 from datetime import timedelta
 from itertools import pairwise
 
+import cv2
+import numpy as np
 import pytest
 from django.utils import timezone
 
 from services.catalog.models import Entitlement
 from services.events.models import Event
 from services.inference.models import InferenceRequest
+from services.sources import streams
+from services.sources.grabbers import SourceUnavailable
 from services.sources.models import Binding, Source
-from services.sources.services import binding_create, source_create, source_pull
+from services.sources.services import binding_create, pull_limits, source_create, source_pull
+from tests.frames import lingering_people_frames
 from tests.processes import ROOT, WorkerProcess, wait_for
 from tests.sources.conftest import actor_of
+from tests.sources.rtspserver import RtspServer
 
 pytestmark = [pytest.mark.triton, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -165,3 +171,53 @@ def test_multi_frame_scenarios_fire_exactly_once_over_a_played_scene(worker, fra
     lawn_cam.refresh_from_db()
     assert street_cam.status == lawn_cam.status == "online"
     assert frame_server.cameras["lawn"].hits == len(lawn)  # one MJPEG connection per pull
+
+
+def test_loitering_fires_once_from_a_played_rtsp_stream_kept_open(worker, manager_a, bureau_a, tmp_path):
+    """The lawn scene played as an H.264 RTSP stream by GStreamer's server; the binding's short interval
+    keeps the stream open, so every pull takes the reader's next decoded frame."""
+    lawn = lingering_people_frames(6, leaves_after=5)
+    for i, frame in enumerate(lawn.frames):
+        (tmp_path / f"{i}.jpg").write_bytes(frame)
+    width, height = lawn.size
+    server = RtspServer({"/lawn": {"frames": str(tmp_path), "width": width, "height": height, "fps": 10,
+                                   "bitrate": 2000}}).start()
+    scene = [cv2.imdecode(np.frombuffer(f, np.uint8), cv2.IMREAD_COLOR).astype(np.int16) for f in lawn.frames]
+
+    def shown(jpeg: bytes) -> int:
+        """Which scene frame the decoded stream frame is (the closest one)."""
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).astype(np.int16)
+        return int(np.argmin([np.abs(image - s).mean() for s in scene]))
+
+    try:
+        manager = actor_of(manager_a)
+        cam = source_create(actor=manager, name="中心公园 RTSP", kind="camera", mode="pull",
+                            url=server.url("/lawn"), zones=[{"name": "lawn", "polygon": lawn.zone}])
+        binding_create(actor=manager, source=cam, scenario_slug="loitering", zone_name="lawn", interval_s=10)
+        start, alerts = timezone.now() - timedelta(hours=1), []
+        for i in range(len(lawn)):
+            server.show("/lawn", i)
+            reader = streams.registry().reader(str(cam.pk), cam.url, pull_limits())
+
+            def showing(i=i, reader=reader):
+                try:
+                    return lawn.present[shown(reader.frame(max_age_s=10).jpeg)] == lawn.present[i]
+                except SourceUnavailable:
+                    return False
+
+            wait_for(showing, 60, f"the stream to show frame {i}")
+            # Four minutes apart in capture time, as a camera pulled every 4 min would be.
+            outcome = source_pull(source_id=cam.pk, now=start + timedelta(seconds=240 * i))
+            assert outcome.ok and len(outcome.requests) == 1, outcome
+            row = wait_for(lambda ids=[outcome.requests[0].pk]: finished(ids), 90, f"frame {i}")[0]
+            assert row.status == "succeeded", row.error_message
+            alerts.append(row.alert)
+        reader = streams.registry().reader(str(cam.pk), cam.url, pull_limits())
+        assert reader.opens == 1  # one session for the whole scene
+        assert alerts == [False, False, False, True, False, False]
+        wait_for(lambda: Event.objects.filter(source=cam.request_source).exists(), 20, "the loitering event")
+        assert list(Event.objects.filter(source=cam.request_source).values_list("scenario__slug", "occurrence_count")) \
+            == [("loitering", 1)]
+    finally:
+        streams.registry().close_all(wait=10)
+        server.stop()
