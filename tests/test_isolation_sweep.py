@@ -146,6 +146,6 @@ def test_situation_view_shows_a_bureau_only_its_own(objects_of_b, bureau_a, oper
                 body = str(response.json())  # the JSON escapes Chinese text
             found = [s for s in secrets if s in body]
             if sees:
-                assert str(objects_of_b["event_id"]) in body or path == "/ops/map/" and "cam B" in body, (user, path)
+                assert str(objects_of_b["event_id"]) in body or (path == "/ops/map/" and "cam B" in body), (user, path)
             else:
                 assert found == [], (path, found)
