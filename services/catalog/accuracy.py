@@ -38,6 +38,19 @@ def method_class(item: dict[str, Any]) -> str:
     return "trained_model" if models & TRAINED_MODELS else "published_standard"
 
 
+@lru_cache(maxsize=1)
+def _declared_classes() -> dict[str, dict[str, Any]]:
+    from services.catalog.services import catalog_data
+
+    return {item["slug"]: item for item in catalog_data()["scenarios"]}
+
+
+def scenario_method_class(scenario) -> str:
+    """A Scenario row's method class: as its catalog entry declares, else from its models."""
+    item = _declared_classes().get(scenario.slug, {})
+    return method_class({"method_class": item.get("method_class"), "models": scenario.model_names})
+
+
 @lru_cache(maxsize=4)
 def _load(path: str, mtime_ns: int) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))

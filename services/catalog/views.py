@@ -16,8 +16,10 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from services.accounts.portal import portal_view
+from services.catalog.accuracy import scenario_accuracy, scenario_method_class
 from services.catalog.models import Domain, Entitlement, Scenario
 from services.catalog.selectors import scenario_get, scenario_list
 
@@ -157,6 +159,39 @@ def example_kind(path: Path | None) -> str:
             ".txt": "text", ".csv": "series", ".json": "series", ".wav": "audio"}.get(path.suffix.lower(), "file")
 
 
+METHOD_CLASS_LABELS = {
+    "trained_model": gettext_lazy("Trained model"),
+    "published_standard": gettext_lazy("Published standard"),
+    "rule_of_thumb": gettext_lazy("Rule of thumb"),
+}
+METRIC_LABELS = {
+    "exact": gettext_lazy("exact reads"), "char_accuracy": gettext_lazy("characters right"),
+    "colour_accuracy": gettext_lazy("colour right"), "line_accuracy": gettext_lazy("lines read exactly"),
+    "cer": gettext_lazy("character error rate"), "field_accuracy_min": gettext_lazy("worst field"),
+    "field_accuracy_mean": gettext_lazy("fields (mean)"), "code_valid": gettext_lazy("credit codes valid"),
+    "precision": gettext_lazy("precision"), "recall": gettext_lazy("recall"),
+    "false_alarm_rate": gettext_lazy("false alarms on ordinary scenes"),
+    "link_accuracy": gettext_lazy("merged into the right complaint"), "top1": gettext_lazy("top-1"),
+    "top3": gettext_lazy("top-3"), "domain": gettext_lazy("domain"),
+}
+
+
+def accuracy_rows(scenario: Scenario) -> list[dict]:
+    """The scenario's figures from its evaluation sets (evaluation/results.json), ready to show."""
+    rows = []
+    for figures in scenario_accuracy(scenario.slug):
+        metrics = [
+            {"name": name, "label": METRIC_LABELS[name], "value": value,
+             "bound": figures["floors"].get(name, figures["ceilings"].get(name)),
+             "ceiling": name in figures["ceilings"]}
+            for name, value in figures["metrics"].items() if name in METRIC_LABELS
+        ]
+        rows.append({"set": figures["set"], "samples": figures["samples"], "metrics": metrics,
+                     "passed": figures["passed"], "measured_at": figures["measured_at"][:10],
+                     "command": figures.get("command", "")})
+    return rows
+
+
 def scenario_context(actor, scenario: Scenario) -> dict:
     """What the scenario page shows; the try-it form re-renders it with the caller's input and errors."""
     entitlement = None
@@ -190,6 +225,9 @@ def scenario_context(actor, scenario: Scenario) -> dict:
         },
         "errors": {},
         "panels": [panel(actor, scenario) for panel in SCENARIO_PANELS],
+        "accuracy": accuracy_rows(scenario),
+        "method_class": METHOD_CLASS_LABELS[scenario_method_class(scenario)],
+        "method_class_key": scenario_method_class(scenario),
     }
 
 

@@ -36,6 +36,7 @@ scenes = _load("make_image_index_examples", ROOT / "tools" / "make_image_index_e
 
 # ROIs of the example params (normalised), kept equal to the catalog's example_params.
 SKY = [[0.40, 0.0], [0.99, 0.0], [0.99, 0.08], [0.68, 0.08], [0.64, 0.27], [0.40, 0.27]]
+STACK = [0.53, 0.31]  # the chimney's outlet in chimney-black-smoke.jpg
 SITE = [[0.62, 0.72], [1, 0.72], [1, 1], [0.62, 1]]
 POND = [[0.27, 0.9], [0.44, 0.9], [0.46, 0.98], [0.28, 0.98]]
 LAMP = [[0.1, 0.35], [0.35, 0.35], [0.35, 0.75], [0.1, 0.75]]
@@ -245,6 +246,15 @@ def test_fire_verdicts():
     assert fire_verdict(True, None, {**params, "require_flicker": True})[0] is False
 
 
+def test_calibrated_checks_fire_only_on_a_departure_that_is_also_out_of_range():
+    assert check_range("ringelmann_grade", 4, None, 1, baseline=0, max_rise=1)["ok"] is False
+    assert check_range("ringelmann_grade", 4, None, 1, baseline=4, max_rise=1)["ok"] is True  # always dark there
+    assert check_range("ringelmann_grade", 1, None, 1, baseline=0, max_rise=0.5)["ok"] is True  # within the limit
+    assert check_range("haze_density", 0.6, None, None, baseline=0.3, max_rise=0.12)["ok"] is False
+    assert check_range("haze_density", 0.35, None, None, baseline=0.3, max_rise=0.12)["ok"] is True
+    assert check_range("water_hue_angle", 10, 19, 232, baseline=80, max_fall=60)["ok"] is False
+
+
 def test_find_reference_follows_the_chain():
     def past(id_, reference):
         return PastRequest(id_, datetime.now(UTC), "cam", None, {}, {"reference": reference} if reference else {})
@@ -266,7 +276,7 @@ def jpeg(image: np.ndarray) -> bytes:
 @triton
 @db
 def test_chimney_black_smoke(run_scenario):
-    params = {"roi": SKY}
+    params = {"roi": SKY, "stack": STACK, "baseline": {"ringelmann_grade": 0}}
     smoky = run_scenario("chimney-black-smoke", image=example("chimney-black-smoke.jpg"), params=params)
     assert smoky.status == "succeeded", smoky.error_message
     assert smoky.alert and smoky.result["checks"][0]["index"] == "ringelmann_grade"
@@ -281,22 +291,46 @@ def test_chimney_black_smoke(run_scenario):
 
 @triton
 @db
+def test_chimney_refuses_to_run_uncalibrated_and_ignores_what_was_dark_on_the_clear_day(run_scenario):
+    for missing in ({"roi": SKY, "baseline": {"ringelmann_grade": 0}}, {"roi": SKY, "stack": STACK}):
+        with pytest.raises(ApplicationError, match="per-camera calibration"):
+            run_scenario("chimney-black-smoke", image=example("chimney-black-smoke.jpg"), params=missing)
+    # A camera whose clear day already read grade 4 there (a dark roof, a grille) sees no new smoke.
+    steady = run_scenario("chimney-black-smoke", image=example("chimney-black-smoke.jpg"),
+                          params={"roi": SKY, "stack": STACK, "baseline": {"ringelmann_grade": 4}})
+    assert steady.status == "succeeded" and not steady.alert
+    # A stack marked far from the plume: the plume does not rise from it, so it is not graded.
+    elsewhere = run_scenario("chimney-black-smoke", image=example("chimney-black-smoke.jpg"),
+                             params={"roi": SKY, "stack": [0.95, 0.9], "baseline": {"ringelmann_grade": 0}})
+    assert not elsewhere.alert and "stack" in elsewhere.result["checks"][0]["note"]
+
+
+@triton
+@db
 def test_construction_site_dust(run_scenario):
-    dusty = run_scenario("construction-site-dust", image=example("construction-dust.jpg"), params={"roi": SITE})
+    with pytest.raises(ApplicationError, match="per-camera calibration"):
+        run_scenario("construction-site-dust", image=example("construction-dust.jpg"), params={"roi": SITE})
+    params = {"roi": SITE, "baseline": {"haze_density": 0.3}}
+    dusty = run_scenario("construction-site-dust", image=example("construction-dust.jpg"), params=params)
     assert dusty.status == "succeeded", dusty.error_message
     assert dusty.alert and dusty.result["indices"]["haze_density"] > 0.5
-    clear = run_scenario("construction-site-dust", image=example("aerial-town.jpg"), params={"roi": SITE})
+    clear = run_scenario("construction-site-dust", image=example("aerial-town.jpg"), params=params)
     assert not clear.alert and clear.result["indices"]["haze_density"] < 0.4
+    # A site whose clear day is already that hazy (white sand, a white building) does not alert.
+    bright_site = run_scenario("construction-site-dust", image=example("construction-dust.jpg"),
+                               params={"roi": SITE, "baseline": {"haze_density": 0.5}})
+    assert not bright_site.alert
 
 
 @triton
 @db
 def test_river_water_colour_anomaly(run_scenario):
-    dyed = run_scenario("river-water-colour-anomaly", image=example("pond-discharge.jpg"), params={"roi": POND})
+    params = {"roi": POND, "baseline": {"water_fu": 5, "water_hue_angle": 200}}
+    dyed = run_scenario("river-water-colour-anomaly", image=example("pond-discharge.jpg"), params=params)
     assert dyed.status == "succeeded", dyed.error_message
     assert dyed.alert and dyed.result["indices"]["water_fu"] == 21
     assert [c["ok"] for c in dyed.result["checks"]] == [False, False]
-    clean = run_scenario("river-water-colour-anomaly", image=example("aerial-town.jpg"), params={"roi": POND})
+    clean = run_scenario("river-water-colour-anomaly", image=example("aerial-town.jpg"), params=params)
     assert not clean.alert and clean.result["indices"]["water_fu"] <= 6
 
 
@@ -322,17 +356,21 @@ def test_image_index_refuses_unknown_indices(run_scenario):
 @triton
 @db
 def test_open_burning_by_colour_then_flicker(run_scenario):
-    burning = run_scenario("open-burning", image=example("lawn-open-burning.jpg"))
+    # By default flame colour alone never alerts: without a source there is no flicker to see.
+    refused = run_scenario("open-burning", image=example("lawn-open-burning.jpg"))
+    assert refused.status == "failed" and "flicker" in refused.error_message
+    colour_only = {"require_flicker": False}
+    burning = run_scenario("open-burning", image=example("lawn-open-burning.jpg"), params=colour_only)
     assert burning.status == "succeeded", burning.error_message
     assert burning.alert and burning.result["confidence"].startswith("colour only")
     assert burning.result["regions"]
-    assert not run_scenario("open-burning", image=example("crowd.jpg")).alert
+    assert not run_scenario("open-burning", image=example("crowd.jpg"), params=colour_only).alert
 
     lawn = cv2.resize(photo("crowd.jpg"), scenes.SIZE, interpolation=cv2.INTER_AREA)
     heap = scenes.add_burning_pile(lawn, scenes.LAWN_PILE, seed=11)
     frames = [scenes.add_fire(heap, (160, 426), width=150, height=h, seed=s) for s, h in ((3, 110), (4, 190), (5, 140))]
     results = [run_scenario("open-burning", image=jpeg(f), source="field-cam-1") for f in frames]
-    assert [r.alert for r in results] == [True, True, True]
+    assert [r.alert for r in results] == [False, False, True]  # flicker needs three frames
     assert results[-1].result["confidence"] == "colour and flicker"
     assert results[-1].result["frames"] == 3 and results[-1].result["flicker"] >= 0.1
 
@@ -340,14 +378,16 @@ def test_open_burning_by_colour_then_flicker(run_scenario):
 @triton
 @db
 def test_workplace_fire_and_a_steady_fire_coloured_object(run_scenario):
-    fire = run_scenario("workplace-fire", image=example("workplace-fire.jpg"))
+    colour_only = {"require_flicker": False}
+    fire = run_scenario("workplace-fire", image=example("workplace-fire.jpg"), params=colour_only)
     assert fire.status == "succeeded", fire.error_message
     assert fire.alert and fire.result["fire_fraction"] > 0.01
-    assert not run_scenario("workplace-fire", image=example("workplace.jpg")).alert
-    strict = run_scenario("workplace-fire", image=example("workplace-fire.jpg"), params={"require_flicker": True})
+    assert not run_scenario("workplace-fire", image=example("workplace.jpg"), params=colour_only).alert
+    strict = run_scenario("workplace-fire", image=example("workplace-fire.jpg"), source="hall")
     assert not strict.alert and strict.result["confidence"].startswith("colour only")
     # The same flame-coloured picture frame after frame (a poster, a lamp): suppressed once it is steady.
-    still = [run_scenario("workplace-fire", image=example("workplace-fire.jpg"), source="lobby") for _ in range(3)]
+    still = [run_scenario("workplace-fire", image=example("workplace-fire.jpg"), source="lobby", params=colour_only)
+             for _ in range(3)]
     assert [r.alert for r in still] == [True, True, False]
     assert still[-1].result["confidence"].startswith("steady colour")
 

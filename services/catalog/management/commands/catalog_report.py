@@ -1,10 +1,13 @@
-"""Per domain: the scenarios, whether each works, and its method. Reads the catalog data files, so
-it answers without a database."""
+"""Per domain: the scenarios, whether each works, its method and method class, and what was measured
+on evaluation sets (evaluation/results.json, written by ``manage.py evaluate --all --write``). Reads
+files only, so it answers without a database; precision from human review lives in the database
+and shows on the scenario page and in the reports."""
 
 from collections import defaultdict
 
 from django.core.management.base import BaseCommand, CommandError
 
+from services.catalog.accuracy import method_class, scenario_accuracy
 from services.catalog.services import catalog_data
 from services.inference import pipelines
 
@@ -36,8 +39,15 @@ class Command(BaseCommand):
                     f"{item.get('status', 'active'):<12}")
                 models = ", ".join(item.get("models", [])) or "-"
                 self.stdout.write(f"  {mark} {item['slug']:<34} {item[f'name_{lang}']}")
-                self.stdout.write(f"               family {item['pipeline']}; models {models}")
+                klass = method_class(item).replace("_", " ")
+                self.stdout.write(f"               family {item['pipeline']}; models {models}; {klass}")
                 self.stdout.write(f"               {item[f'method_{lang}']}")
+                for figures in scenario_accuracy(item["slug"]):
+                    measured = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                         for k, v in figures["metrics"].items())
+                    verdict = "meets its floor" if figures["passed"] else "BELOW ITS FLOOR"
+                    self.stdout.write(f"               measured on {figures['set']} ({figures['samples']} samples, "
+                                      f"{figures['measured_at'][:10]}): {measured}; {verdict}")
         total = len(data["scenarios"])
         domains_ok = sum(
             1 for d in data["domains"]
