@@ -72,6 +72,7 @@ from services.catalog.models import Scenario  # noqa: E402
 from services.catalog.params import resolve_params  # noqa: E402
 from services.catalog.services import entitlement_upsert  # noqa: E402
 from services.inference import pipelines, triton  # noqa: E402
+from services.inference.models import InferenceRequest  # noqa: E402
 from services.inference.tritonserver import LocalTritonServer, free_port  # noqa: E402
 
 EXAMPLES = ROOT / "services" / "catalog" / "data" / "examples"
@@ -231,6 +232,14 @@ def running_platform(*, worker_pool: str = "threads", worker_concurrency: int = 
     call_command("migrate", verbosity=0)
     call_command("load_catalog", verbosity=0)
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    # Work an earlier, interrupted run left waiting would be counted against this run: close it.
+    InferenceRequest.objects.filter(status__in=("queued", "running")).update(
+        status="failed", error_code="bench_reset", error_message="left waiting by an earlier bench run")
+    # Earlier runs grew the tables faster than autovacuum re-plans: give the planner today's statistics.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     bureau = bureau_upsert(slug="bench", name_zh="压测局", name_en="Benchmark bureau")
     for scenario in Scenario.objects.filter(slug__in=[c[0] for c in CASES.values()]):
         entitlement_upsert(bureau=bureau, scenario=scenario, daily_quota=10_000_000)

@@ -77,6 +77,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_SERVER_SIDE_BINDING", True
+):
+    # Server-side parameters let psycopg prepare the statements a connection repeats (after 5 uses),
+    # so PostgreSQL parses and plans the submit and claim statements once per connection, not per call.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a worker process in the tests can open the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
@@ -134,6 +140,8 @@ CITYAI_MAX_BATCH_ITEMS = env_int("CITYAI_MAX_BATCH_ITEMS", 64)
 CITYAI_WORKER_BATCH_SIZE = env_int("CITYAI_WORKER_BATCH_SIZE", 16)
 CITYAI_WORKER_BATCH_THREADS = env_int("CITYAI_WORKER_BATCH_THREADS", 8)
 CITYAI_DRAIN_PENDING_MS = env_int("CITYAI_DRAIN_PENDING_MS", 2000)
+# A drain claims batch after batch until nothing is due, for at most this long, then hands over.
+CITYAI_DRAIN_MAX_SECONDS = env_float("CITYAI_DRAIN_MAX_SECONDS", 10.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = CITYAI_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -73,6 +73,7 @@ def inference_request_wait(*, request: InferenceRequest, seconds: float) -> Infe
     notice cannot have been missed. Otherwise the row is read first (it may have finished already)."""
     if request.is_terminal or seconds <= 0:
         return request
+    scenario, bureau = request.scenario, request.bureau  # refresh_from_db forgets loaded relations
     deadline = time.monotonic() + seconds
     event = hub.register(request.pk)
     try:
@@ -88,6 +89,7 @@ def inference_request_wait(*, request: InferenceRequest, seconds: float) -> Infe
             request.refresh_from_db()
     finally:
         hub.unregister(request.pk, event)
+    request.scenario, request.bureau = scenario, bureau
     return request
 
 

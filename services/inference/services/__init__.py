@@ -13,7 +13,7 @@ from services.inference.services.execute import (
     inference_request_execute,
     inference_requests_drain,
 )
-from services.inference.services.quota import fair_tier, month_compute_ms
+from services.inference.services.quota import fair_tier
 from services.inference.services.recovery import inference_requests_requeue_stale
 from services.inference.services.submit import (
     SubmitItem,
@@ -34,6 +34,5 @@ __all__ = [
     "inference_requests_drain",
     "inference_requests_requeue_stale",
     "inference_requests_submit",
-    "month_compute_ms",
     "scenario_params_resolve",
 ]

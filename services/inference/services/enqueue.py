@@ -2,12 +2,14 @@
 
 Work is announced per scenario and tier, not per request: a *drain* message tells a worker "rows of
 this scenario are due in this tier", and the worker claims up to ``CITYAI_WORKER_BATCH_SIZE`` of them
-in one statement. While one drain message is still on its way (a Redis key set with NX), further
-submits of the same scenario and tier publish nothing: the pending drain will find their rows, since
-the worker deletes the key *before* it claims and every submit commits its row *before* it looks
-at the key. So under load one message and one claim serve many requests; at a trickle each request
-still gets its own message at once. A lost message costs nothing but time: the reaper re-announces
-rows that stayed queued past their due time.
+in one statement, runs them, and claims again until nothing is due. While a drain is on its way or
+at work (a Redis key, set with NX by the submit that publishes it), further submits of the same
+scenario and tier publish nothing: the drain will find their rows. When a drain finds nothing, it
+deletes the key and claims once more; every submit commits its row *before* it looks at the key, so
+a row is either seen by that last claim or announced by its own submit. A drain that claimed a full
+batch asks for a second drain to help. So under load one message and a few statements serve many
+requests; at a trickle each request still gets its own message at once. A lost message costs
+nothing but time: the reaper re-announces rows that stayed queued past their due time.
 """
 
 import logging
@@ -27,11 +29,12 @@ def pending_key(scenario_id, tier: str) -> str:
     return f"cityai:drain-pending:{scenario_id}:{tier}"
 
 
-def enqueue_drain(*, scenario_id, tier: str, countdown: float = 0) -> None:
+def enqueue_drain(*, scenario_id, tier: str, countdown: float = 0, force: bool = False) -> None:
     """Make sure a worker will drain the due rows of (scenario, tier): publish a drain message unless
-    one is already on its way. A delayed drain (a retry's backoff) is always published."""
+    one is already on its way or running. A delayed drain (a retry's backoff) and a forced one (a
+    running drain asking for help, or handing over) are always published."""
     key = pending_key(scenario_id, tier)
-    if not countdown:
+    if not countdown and not force:
         try:
             if not get_redis().set(key, b"1", nx=True, px=settings.CITYAI_DRAIN_PENDING_MS):
                 return
@@ -48,9 +51,18 @@ def enqueue_drain(*, scenario_id, tier: str, countdown: float = 0) -> None:
             pass
 
 
-def drain_started(*, scenario_id, tier: str) -> None:
-    """Called by the worker before it claims: submits from now on must announce themselves again."""
+def drain_idle(*, scenario_id, tier: str) -> None:
+    """A drain found nothing due: submits from now on must announce themselves again. The drain
+    claims once more after this, so a row committed just before it is not left behind."""
     try:
         get_redis().delete(pending_key(scenario_id, tier))
+    except redis.RedisError:
+        pass
+
+
+def drain_busy(*, scenario_id, tier: str) -> None:
+    """A drain is (again) at work: submits need not announce themselves while it lasts."""
+    try:
+        get_redis().set(pending_key(scenario_id, tier), b"1", px=settings.CITYAI_DRAIN_PENDING_MS)
     except redis.RedisError:
         pass

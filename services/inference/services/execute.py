@@ -35,7 +35,7 @@ from services.inference import pipelines, triton
 from services.inference.models import InferenceRequest
 from services.inference.notify import publish_finished
 from services.inference.selectors import inference_request_history
-from services.inference.services.enqueue import drain_started, enqueue_drain
+from services.inference.services.enqueue import drain_busy, drain_idle, enqueue_drain
 from services.inference.signals import requests_finished
 
 logger = logging.getLogger(__name__)
@@ -323,15 +323,25 @@ def inference_request_execute(*, request_id) -> ExecuteOutcome:
 
 
 def inference_requests_drain(*, scenario_id, tier: str, limit: int | None = None) -> int:
-    """Claim and run up to ``limit`` due requests of one scenario and tier; returns how many ran.
+    """Claim and run due requests of one scenario and tier, ``limit`` at a time, until none is due
+    (or ``CITYAI_DRAIN_MAX_SECONDS`` pass, when another drain takes over); returns how many ran.
 
-    A full batch announces another drain first, so that other workers (or pool threads) take the
-    rest while this one works."""
+    A full batch asks for a second drain, so that other workers (or pool threads) share the load."""
     limit = limit or settings.CITYAI_WORKER_BATCH_SIZE
-    drain_started(scenario_id=scenario_id, tier=tier)
-    token, claimed = _claim_due(scenario_id, tier, limit)
-    if len(claimed) >= limit:
-        enqueue_drain(scenario_id=scenario_id, tier=tier)
-    if claimed:
+    deadline = time.monotonic() + settings.CITYAI_DRAIN_MAX_SECONDS
+    ran = 0
+    while True:
+        token, claimed = _claim_due(scenario_id, tier, limit)
+        if not claimed:
+            drain_idle(scenario_id=scenario_id, tier=tier)
+            token, claimed = _claim_due(scenario_id, tier, limit)
+            if not claimed:
+                return ran
+            drain_busy(scenario_id=scenario_id, tier=tier)
+        if len(claimed) >= limit:
+            enqueue_drain(scenario_id=scenario_id, tier=tier, force=True)
         _execute(claimed, token, announce_retries=True)
-    return len(claimed)
+        ran += len(claimed)
+        if time.monotonic() > deadline:
+            enqueue_drain(scenario_id=scenario_id, tier=tier, force=True)  # hand over; time limits stay far
+            return ran
