@@ -394,7 +394,8 @@ def make_negatives(count: int = 54, seed: int = 20260106) -> None:
     _write_set("negatives", {
         "kind": "alerts",
         "scenarios": ["chimney-black-smoke", "construction-site-dust", "workplace-fire", "open-burning",
-                      "river-water-colour-anomaly", "streetlight-failure"],
+                      "river-water-colour-anomaly", "streetlight-failure", "crowd-gathering",
+                      "worker-fallen-on-site"],
         "ceilings": {"false_alarm_rate": 0.02},
         # How a camera on each of these scenes would be calibrated: the stack marked mid-frame with
         # the ROI above it; the dust baseline from the same view on another (clear) day.

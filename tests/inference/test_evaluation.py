@@ -116,8 +116,10 @@ def test_licence_fields_follow_the_layout_with_wrapped_values_and_two_columns():
 
 
 @pytest.mark.triton
-def test_evaluate_all_meets_every_floor_on_the_committed_sets(triton_server, capsys):
-    """What CI holds the scenarios to: every committed set through the real pipelines and Triton."""
+@pytest.mark.django_db
+def test_evaluate_all_meets_every_floor_on_the_committed_sets(triton_server, catalog, capsys):
+    """What CI holds the scenarios to: every committed set through the real pipelines and Triton.
+    (The database holds the catalog for evaluators that need it, e.g. routing's bureaus.)"""
     call_command("evaluate", "--all")
     out = capsys.readouterr().out
     assert "FAIL" not in out and "evaluation(s) passed" in out

@@ -87,7 +87,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         "",
         "Every figure below was measured by running a committed evaluation set (`evaluation/sets/`) through",
         "the scenario's real rule family and the real Triton models. The sets are never used to tune a rule",
-        "or as exemplars (see README, \"Evaluation sets\"). Reproduce every figure with:",
+        "or as exemplars (README, \"Measured accuracy: evaluation sets\"). Reproduce every figure with:",
         "",
         "```bash",
         "bin/up   # or any running Triton: TRITON_URL=…",
