@@ -140,3 +140,30 @@ def test_evaluate_fails_below_the_floor(triton_server, tmp_path):
         allow_unicode=True), encoding="utf-8")
     with pytest.raises(CommandError, match="below the floor"):
         call_command("evaluate", "site-vehicle-entry-log", "--set", str(tmp_path))
+
+
+def test_results_file_matches_the_committed_sets():
+    """evaluation/results.json is written by evaluate --write: every recorded set still exists and
+    every figure met its floor when it was recorded."""
+    from services.catalog.accuracy import load_results
+
+    names = {s.name for s in evaluation.discover_sets()}
+    recorded = load_results()["scenarios"]
+    assert recorded["site-vehicle-entry-log"]["plates"]["metrics"]["exact"] >= 0.97
+    for slug, sets in recorded.items():
+        for name, figures in sets.items():
+            assert name in names and figures["passed"], (slug, name)
+
+
+@pytest.mark.django_db
+def test_scenario_page_and_catalog_report_show_what_was_measured(client, operator_a, capsys):
+    client.force_login(operator_a)
+    page = client.get("/catalog/site-vehicle-entry-log/").content.decode()
+    assert 'data-evaluation-set="plates"' in page and 'data-metric="exact"' in page
+    assert 'data-method-class="trained_model"' in page and "124 个样本" in page
+    page = client.get("/catalog/chimney-black-smoke/").content.decode()
+    assert 'data-method-class="rule_of_thumb"' in page and 'data-metric="false_alarm_rate"' in page
+    assert 'id="precision"' in page  # review precision sits beside it
+    call_command("catalog_report")
+    out = capsys.readouterr().out
+    assert "measured on plates (124 samples" in out and "rule of thumb" in out
