@@ -4,6 +4,7 @@ import time
 from datetime import timedelta
 from functools import partial
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -65,6 +66,25 @@ def _read_input_file(name: str) -> bytes | None:
         return None
 
 
+_RELOAD_SQL: list[str] = []
+
+
+def inference_request_reload(request: InferenceRequest) -> None:
+    """``refresh_from_db`` without the ORM's per-call query compilation (a waiting API call reads its
+    row once more when the notice arrives) and keeping the loaded scenario and bureau."""
+    if not _RELOAD_SQL:
+        quote = connection.ops.quote_name
+        meta = InferenceRequest._meta
+        _RELOAD_SQL.append(f"SELECT {', '.join(quote(f.column) for f in meta.concrete_fields)} "  # noqa: S608
+                           f"FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s")
+    fresh = next(iter(InferenceRequest.objects.raw(_RELOAD_SQL[0], [request.pk])), None)
+    if fresh is None:
+        raise InferenceRequest.DoesNotExist(request.pk)
+    for field in InferenceRequest._meta.concrete_fields:
+        if not field.is_relation:
+            setattr(request, field.attname, getattr(fresh, field.attname))
+
+
 def inference_request_wait(*, request: InferenceRequest, seconds: float) -> InferenceRequest:
     """Wait up to ``seconds`` for a request to finish: woken by its notice (see ``notify``), and
     re-reading the row every second anyway, so a lost notice costs at most a second.
@@ -73,23 +93,21 @@ def inference_request_wait(*, request: InferenceRequest, seconds: float) -> Infe
     notice cannot have been missed. Otherwise the row is read first (it may have finished already)."""
     if request.is_terminal or seconds <= 0:
         return request
-    scenario, bureau = request.scenario, request.bureau  # refresh_from_db forgets loaded relations
     deadline = time.monotonic() + seconds
     event = hub.register(request.pk)
     try:
         since = hub.listening_since()
         if since is None or request.created_at is None or request.created_at.timestamp() < since + 0.001:
-            request.refresh_from_db()
+            inference_request_reload(request)
         while not request.is_terminal:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             if event.wait(min(remaining, 1.0)):
                 event.clear()  # heard once; from now on the row is read once a second
-            request.refresh_from_db()
+            inference_request_reload(request)
     finally:
         hub.unregister(request.pk, event)
-    request.scenario, request.bureau = scenario, bureau
     return request
 
 

@@ -32,16 +32,16 @@ Status = InferenceRequest.Status
 _REQUESTS = InferenceRequest._meta.db_table
 _ENTITLEMENTS = Entitlement._meta.db_table
 
-_ENTITLEMENT_SQL = f"""
-SELECT id, tier, daily_quota, monthly_compute_budget_s FROM {_ENTITLEMENTS}
- WHERE bureau_id = %s AND scenario_id = %s AND enabled
+# The entitlement, the bureau's waiting work (all, and queued in the entitlement's tier) and the
+# compute of the month's unsealed part, in one round trip.
+_ADMIT_SQL = f"""
+SELECT e.id, e.tier, e.daily_quota, e.monthly_compute_budget_s,
+       (SELECT COUNT(*) FROM {_REQUESTS} w WHERE w.bureau_id = e.bureau_id AND w.status IN (%s, %s)),
+       (SELECT COUNT(*) FROM {_REQUESTS} w WHERE w.bureau_id = e.bureau_id AND w.status = %s AND w.tier = e.tier),
+       (SELECT COALESCE(SUM(r.compute_ms), 0) FROM {_REQUESTS} r
+         WHERE r.bureau_id = e.bureau_id AND r.scenario_id = e.scenario_id AND r.created_at >= %s)
+  FROM {_ENTITLEMENTS} e WHERE e.bureau_id = %s AND e.scenario_id = %s AND e.enabled
 """  # noqa: S608 - table names from the models, values as parameters
-_WAITING_SQL = f"""
-SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = %s AND tier = %s THEN 1 ELSE 0 END), 0),
-       (SELECT COALESCE(SUM(compute_ms), 0) FROM {_REQUESTS}
-         WHERE bureau_id = %s AND scenario_id = %s AND created_at >= %s)
-  FROM {_REQUESTS} WHERE bureau_id = %s AND status IN (%s, %s)
-"""  # noqa: S608
 
 # KEYS[1] the day's counter; ARGV: count, daily quota. Returns the new total, -1 when the counter is
 # not there (seed it from the rows first), -2 when the quota cannot take ``count`` more.
@@ -62,8 +62,10 @@ def _quota_key(entitlement: Entitlement, now) -> str:
 def admit(*, scenario: Scenario, bureau, now, count: int = 1) -> tuple[Entitlement, str]:
     """Check the entitlement, the month's budget and the backlog, then take ``count`` units of
     today's quota; returns the entitlement and the tier the requests run in, or raises why not."""
+    sealed_ms, sealed_until = _sealed_month_ms(bureau_id=bureau.pk, scenario_id=scenario.pk, now=now)
     with connection.cursor() as cursor:
-        cursor.execute(_ENTITLEMENT_SQL, [bureau.pk, scenario.pk])
+        cursor.execute(_ADMIT_SQL, [Status.QUEUED, Status.RUNNING, Status.QUEUED, sealed_until, bureau.pk,
+                                    scenario.pk])
         row = cursor.fetchone()
     if row is None:
         raise PermissionDenied(
@@ -71,7 +73,12 @@ def admit(*, scenario: Scenario, bureau, now, count: int = 1) -> tuple[Entitleme
         )
     entitlement = Entitlement(id=row[0], bureau=bureau, scenario=scenario, tier=row[1], daily_quota=row[2],
                               monthly_compute_budget_s=row[3])
-    tier = _check_waiting(entitlement, bureau, now, count)
+    backlog, in_tier, recent_ms = row[4:]
+    # Budget and backlog bound load rather than meter it: no lock, and a few requests racing past
+    # them together is harmless.
+    _check_budget(entitlement, (sealed_ms + float(recent_ms)) / 1000, now)
+    _check_backlog(int(backlog), count)
+    tier = fair_tier(tier=entitlement.tier, waiting_in_tier=int(in_tier))
     reserve_quota(entitlement, bureau, now, count)
     return entitlement, tier
 
@@ -96,25 +103,6 @@ def _take_in_redis(entitlement: Entitlement, bureau, now, count: int) -> bool | 
         return None
     entitlement._quota_in_redis = True
     return result >= 0
-
-
-def _check_waiting(entitlement: Entitlement, bureau, now, count: int) -> str:
-    """Refuse work past the month's compute budget or the bureau's backlog cap, and return the tier
-    the ``count`` new requests run in (see ``fair_tier``). One read and no lock: both limits bound
-    load rather than meter it, so a few requests racing past them together is harmless.
-
-    The month's compute is summed from the request rows (inference may not import the reports'
-    aggregates, which also lag behind) in two parts, so that the cost stays flat as the month fills:
-    the rows created before the last full hour less ten minutes (all finished by now) are summed
-    once per hour and process, and only the rows since are summed each time."""
-    sealed_ms, sealed_until = _sealed_month_ms(bureau_id=bureau.pk, scenario_id=entitlement.scenario_id, now=now)
-    with connection.cursor() as cursor:
-        cursor.execute(_WAITING_SQL, [Status.QUEUED, entitlement.tier, bureau.pk, entitlement.scenario_id,
-                                      sealed_until, bureau.pk, Status.QUEUED, Status.RUNNING])
-        backlog, in_tier, recent_ms = cursor.fetchone()
-    _check_budget(entitlement, (sealed_ms + float(recent_ms)) / 1000, now)
-    _check_backlog(int(backlog), count)
-    return fair_tier(tier=entitlement.tier, waiting_in_tier=int(in_tier))
 
 
 def _check_backlog(backlog: int, count: int) -> None:
@@ -189,7 +177,12 @@ def release_quota(entitlement: Entitlement, now, count: int = 1) -> None:
 
 
 def _sealed_month_ms(*, bureau_id, scenario_id, now):
-    """(compute ms of the month up to ``sealed_until``, ``sealed_until``), summed once per hour."""
+    """(compute ms of the month up to ``sealed_until``, ``sealed_until``).
+
+    The month's compute is summed from the request rows (inference may not import the reports'
+    aggregates, which also lag behind) in two parts, so that the cost stays flat as the month fills:
+    the rows created before the last full hour less ten minutes (all finished by now) are summed
+    once per hour and process, and only the rows since are summed on each submit."""
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     sealed_until = max(month_start, now.replace(minute=0, second=0, microsecond=0) - timedelta(minutes=10))
     key = f"cityai:month-compute:{bureau_id}:{scenario_id}:{sealed_until.isoformat()}"
