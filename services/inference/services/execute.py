@@ -242,29 +242,47 @@ def _complete(request: InferenceRequest, values: dict[str, Any], finished_at) ->
         setattr(request, name, value)
 
 
+def _finish_sql(count: int) -> str:
+    """UPDATE … FROM (VALUES …) for ``count`` rows: each row's own values, typed by its field, and
+    only where this worker still holds the claim; RETURNING tells which rows it recorded."""
+    meta = InferenceRequest._meta
+    quote = connection.ops.quote_name
+    columns = [meta.pk, *(meta.get_field(name) for name in _FINISH_FIELDS)]
+    row = "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in columns) + ")"
+    names = ", ".join(quote(f.column) for f in columns)
+    sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns[1:])
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    return (f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([row] * count)}) AS v({names}) "  # noqa: S608
+            f"WHERE {table}.{pk} = v.{pk} AND {table}.{quote('status')} = %s AND {table}.{quote('claim_token')} = %s "
+            f"RETURNING {table}.{pk}")
+
+
 def _finish(token: uuid.UUID, done: list[tuple[InferenceRequest, dict[str, Any]]]) -> list[InferenceRequest]:
     """Record the end of the requests this worker still holds; returns those it recorded.
 
-    One UPDATE for the whole batch (autocommit for a single row). A row whose claim was lost meanwhile
-    (its lease ran out and another worker took it over) is left to that worker."""
+    One prebuilt UPDATE for the whole batch, in autocommit (the ORM's bulk_update compiled a CASE per
+    field and row: half the worker's time on a cheap model). A row whose claim was lost meanwhile (its
+    lease ran out and another worker took it over) is left to that worker."""
     if not done:
         return []
     finished_at = timezone.now()
-    held = InferenceRequest.objects.filter(status=Status.RUNNING, claim_token=token)
-    if len(done) == 1:
-        request, values = done[0]
+    for request, values in done:
         _complete(request, values, finished_at)
-        changed = held.filter(pk=request.pk).update(**{k: values[k] for k in values})
-        recorded = [request] if changed == 1 else []
-    else:
-        for request, values in done:
-            _complete(request, values, finished_at)
-        rows = [request for request, _ in done]
+    rows = [request for request, _ in done]
+    meta = InferenceRequest._meta
+    fields = [meta.pk, *(meta.get_field(name) for name in _FINISH_FIELDS)]
+    token_db = meta.get_field("claim_token").get_db_prep_value(token, connection)
+    if connection.vendor == "postgresql":
+        params = [f.get_db_prep_save(getattr(r, f.attname), connection) for r in rows for f in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(_finish_sql(len(rows)), [*params, Status.RUNNING, token_db])
+            ours = {row[0] for row in cursor.fetchall()}
+        recorded = [r for r in rows if r.pk in ours]
+    else:  # SQLite (the embedded default): one UPDATE per row, in one transaction
+        held = InferenceRequest.objects.filter(status=Status.RUNNING, claim_token=token)
         with transaction.atomic():
-            ours = set(held.filter(pk__in=[r.pk for r in rows]).select_for_update().values_list("pk", flat=True))
-            recorded = [r for r in rows if r.pk in ours]
-            if recorded:
-                InferenceRequest.objects.bulk_update(recorded, _FINISH_FIELDS)
+            recorded = [r for r in rows
+                        if held.filter(pk=r.pk).update(**{name: getattr(r, name) for name in _FINISH_FIELDS})]
     if len(recorded) != len(done):
         lost = {request.pk for request, _ in done} - {r.pk for r in recorded}
         logger.warning("requests %s: claim lost before finishing; these results are discarded", sorted(lost))
