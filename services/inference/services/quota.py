@@ -14,11 +14,11 @@ one read of the bureau's backlog and the month's recent compute, and the quota s
 which limit they met, in the same order as always: budget, backlog, then quota.
 """
 
-from datetime import timedelta
+import threading
+from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, F, Q, Sum, Value, When
 
@@ -39,7 +39,9 @@ SELECT e.id, e.tier, e.daily_quota, e.monthly_compute_budget_s,
        (SELECT COUNT(*) FROM {_REQUESTS} w WHERE w.bureau_id = e.bureau_id AND w.status IN (%s, %s)),
        (SELECT COUNT(*) FROM {_REQUESTS} w WHERE w.bureau_id = e.bureau_id AND w.status = %s AND w.tier = e.tier),
        (SELECT COALESCE(SUM(r.compute_ms), 0) FROM {_REQUESTS} r
-         WHERE r.bureau_id = e.bureau_id AND r.scenario_id = e.scenario_id AND r.created_at >= %s)
+         WHERE r.bureau_id = e.bureau_id AND r.scenario_id = e.scenario_id AND r.created_at >= %s),
+       (SELECT MIN(w.created_at) FROM {_REQUESTS} w
+         WHERE w.bureau_id = e.bureau_id AND w.scenario_id = e.scenario_id AND w.status IN (%s, %s))
   FROM {_ENTITLEMENTS} e WHERE e.bureau_id = %s AND e.scenario_id = %s AND e.enabled
 """  # noqa: S608 - table names from the models, values as parameters
 
@@ -64,8 +66,8 @@ def admit(*, scenario: Scenario, bureau, now, count: int = 1) -> tuple[Entitleme
     today's quota; returns the entitlement and the tier the requests run in, or raises why not."""
     sealed_ms, sealed_until = _sealed_month_ms(bureau_id=bureau.pk, scenario_id=scenario.pk, now=now)
     with connection.cursor() as cursor:
-        cursor.execute(_ADMIT_SQL, [Status.QUEUED, Status.RUNNING, Status.QUEUED, sealed_until, bureau.pk,
-                                    scenario.pk])
+        cursor.execute(_ADMIT_SQL, [Status.QUEUED, Status.RUNNING, Status.QUEUED, sealed_until, Status.QUEUED,
+                                    Status.RUNNING, bureau.pk, scenario.pk])
         row = cursor.fetchone()
     if row is None:
         raise PermissionDenied(
@@ -73,13 +75,14 @@ def admit(*, scenario: Scenario, bureau, now, count: int = 1) -> tuple[Entitleme
         )
     entitlement = Entitlement(id=row[0], bureau=bureau, scenario=scenario, tier=row[1], daily_quota=row[2],
                               monthly_compute_budget_s=row[3])
-    backlog, in_tier, recent_ms = row[4:]
+    backlog, in_tier, recent_ms, oldest_waiting = row[4:]
     # Budget and backlog bound load rather than meter it: no lock, and a few requests racing past
     # them together is harmless.
     _check_budget(entitlement, (sealed_ms + float(recent_ms)) / 1000, now)
     _check_backlog(int(backlog), count)
     tier = fair_tier(tier=entitlement.tier, waiting_in_tier=int(in_tier))
     reserve_quota(entitlement, bureau, now, count)
+    _advance_seal(bureau_id=bureau.pk, scenario_id=scenario.pk, now=now, oldest_waiting=oldest_waiting)
     return entitlement, tier
 
 
@@ -176,23 +179,57 @@ def release_quota(entitlement: Entitlement, now, count: int = 1) -> None:
     )
 
 
-def _sealed_month_ms(*, bureau_id, scenario_id, now):
-    """(compute ms of the month up to ``sealed_until``, ``sealed_until``).
+_sealed_lock = threading.Lock()
+_sealed: dict[tuple, tuple[datetime, float]] = {}  # (bureau, scenario, month) -> (sealed until, ms)
+_SEAL_STEP = timedelta(seconds=5)
+_COMMIT_MARGIN = timedelta(seconds=2)
+
+
+def _sealed_month_ms(*, bureau_id, scenario_id, now) -> tuple[float, datetime]:
+    """(compute ms of the month's rows created before ``sealed_until``, ``sealed_until``).
 
     The month's compute is summed from the request rows (inference may not import the reports'
-    aggregates, which also lag behind) in two parts, so that the cost stays flat as the month fills:
-    the rows created before the last full hour less ten minutes (all finished by now) are summed
-    once per hour and process, and only the rows since are summed on each submit."""
+    aggregates, which also lag behind), in two parts so that a submit's cost stays flat however busy
+    the scenario: the sealed part is kept per process and only the rows since ``sealed_until`` are
+    summed on each submit. Rows created before the oldest request still waiting are all finished, so
+    ``_advance_seal`` moves the seal up to it (less a margin for inserts still committing) in small
+    steps, each summing only the rows it passes. A process starts from the rows older than ten
+    minutes, summed once."""
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    sealed_until = max(month_start, now.replace(minute=0, second=0, microsecond=0) - timedelta(minutes=10))
-    key = f"cityai:month-compute:{bureau_id}:{scenario_id}:{sealed_until.isoformat()}"
-    sealed = cache.get(key)
-    if sealed is None:
-        sealed = InferenceRequest.objects.filter(
-            bureau_id=bureau_id, scenario_id=scenario_id, created_at__gte=month_start, created_at__lt=sealed_until
-        ).aggregate(ms=Sum("compute_ms"))["ms"] or 0.0
-        cache.set(key, sealed, timeout=2 * 3600)
-    return float(sealed), sealed_until
+    key = (bureau_id, scenario_id, month_start)
+    hit = _sealed.get(key)
+    if hit is not None:
+        return hit[1], hit[0]
+    until = max(month_start, now - timedelta(minutes=10))
+    ms = _sum_compute(bureau_id, scenario_id, month_start, until)
+    with _sealed_lock:
+        if len(_sealed) > 10_000:
+            _sealed.clear()
+        _sealed[key] = (until, ms)
+    return ms, until
+
+
+def _advance_seal(*, bureau_id, scenario_id, now, oldest_waiting: datetime | None) -> None:
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    key = (bureau_id, scenario_id, month_start)
+    hit = _sealed.get(key)
+    if hit is None:
+        return
+    target = now - _COMMIT_MARGIN
+    if oldest_waiting is not None:
+        target = min(target, oldest_waiting)
+    if target - hit[0] < _SEAL_STEP:
+        return
+    ms = hit[1] + _sum_compute(bureau_id, scenario_id, hit[0], target)
+    with _sealed_lock:
+        if _sealed.get(key) is hit:
+            _sealed[key] = (target, ms)
+
+
+def _sum_compute(bureau_id, scenario_id, since, until) -> float:
+    return float(InferenceRequest.objects.filter(
+        bureau_id=bureau_id, scenario_id=scenario_id, created_at__gte=since, created_at__lt=until
+    ).aggregate(ms=Sum("compute_ms"))["ms"] or 0.0)
 
 
 def _next_month(moment):
