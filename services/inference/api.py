@@ -27,8 +27,9 @@ from services.inference.selectors import (
     inference_request_get,
     inference_request_list,
     inference_request_wait,
+    inference_requests_wait,
 )
-from services.inference.services import inference_request_submit
+from services.inference.services import SubmitItem, inference_request_submit, inference_requests_submit
 
 
 class InferenceRequestOutput(serializers.ModelSerializer):
@@ -184,6 +185,81 @@ def read_submission(data, files) -> tuple[str, object, inputs.CheckedInput]:
     return scenario.strip(), params, checked
 
 
+_INPUT_FIELDS = ("image_base64", "audio_base64", "text", "series")
+
+
+def _checked_item(obj) -> inputs.CheckedInput:
+    """One JSON batch item's input: exactly one of image_base64, audio_base64, text or series."""
+    given = [name for name in _INPUT_FIELDS if obj.get(name) not in (None, "")]
+    if len(given) != 1:
+        raise ApplicationError(
+            f"Each item needs exactly one of {', '.join(_INPUT_FIELDS)} (got {', '.join(given) or 'none'}).",
+            code="missing_input" if not given else "ambiguous_input",
+        )
+    kind = given[0]
+    if kind == "image_base64":
+        return inputs.check_image(_b64(obj[kind], kind))
+    if kind == "audio_base64":
+        return inputs.check_audio(_b64(obj[kind], kind))
+    if kind == "text":
+        return inputs.check_text(obj[kind])
+    return inputs.check_series(_json_field(obj[kind], kind))
+
+
+def _item_meta(obj, item: SubmitItem) -> None:
+    item.params = _json_field(obj.get("params"), "params") if obj.get("params") not in (None, "") else item.params
+    item.source = _text_field(obj.get("source"), "source")
+    item.captured_at = inputs.parse_captured_at(obj.get("captured_at"))
+    key = obj.get("idempotency_key")
+    item.idempotency_key = key if isinstance(key, str) else None
+
+
+def read_batch(data, files) -> tuple[str, list[SubmitItem]]:
+    """(scenario slug, items) from a JSON body ``{"scenario", "params"?, "items": [...]}`` or a
+    multipart form (``scenario``, ``params``, files under ``images`` or ``audio``, and optionally
+    ``items``: a JSON list of per-file ``source``/``params``/``captured_at``). An item whose input
+    cannot be read carries its error and is refused alone."""
+    if not hasattr(data, "get"):
+        raise ApplicationError("The body must be a JSON object (or a multipart form).", code="invalid_body")
+    scenario = data.get("scenario")
+    if not isinstance(scenario, str) or not scenario.strip():
+        raise ApplicationError("scenario is required (a scenario slug, see GET /api/v1/scenarios).",
+                               code="missing_scenario")
+    inputs.reject_nul(scenario, "scenario")
+    default_params = _json_field(data.get("params"), "params") if data.get("params") not in (None, "") else None
+    uploads = files.getlist("images") or files.getlist("image") or files.getlist("audio") if files else []
+    raw_items = _json_field(data.get("items"), "items") if data.get("items") not in (None, "") else []
+    if not isinstance(raw_items, list) or not all(isinstance(i, dict) for i in raw_items):
+        raise ApplicationError("items must be a list of objects.", code="invalid_items")
+    if uploads and raw_items and len(raw_items) != len(uploads):
+        raise ApplicationError(f"items describes {len(raw_items)} inputs but {len(uploads)} files came.",
+                               code="invalid_items")
+    count = len(uploads) or len(raw_items)
+    if count == 0:
+        raise ApplicationError("Send at least one input: 'items' (JSON) or files under 'images' or 'audio'.",
+                               code="missing_input")
+    if count > settings.CITYAI_MAX_BATCH_ITEMS:
+        raise ApplicationError(f"A batch carries at most {settings.CITYAI_MAX_BATCH_ITEMS} inputs (got {count}).",
+                               code="batch_too_large", status=413)
+    items = []
+    for index in range(count):
+        item = SubmitItem(checked=None, params=default_params)
+        obj = raw_items[index] if raw_items else {}
+        try:
+            if uploads:
+                upload = uploads[index]
+                content = _read_upload(upload)
+                item.checked = (inputs.check_audio if "audio" in files else inputs.check_image)(
+                    content, upload.name or "")
+            else:
+                item.checked = _checked_item(obj)
+            _item_meta(obj, item)
+        except ApplicationError as exc:
+            item.error = exc
+        items.append(item)
+    return scenario.strip(), items
+
+
 def _wait_seconds(request) -> float:
     raw = request.query_params.get("wait")
     if raw in (None, ""):
@@ -268,6 +344,80 @@ class RequestListCreateApi(APIView):
         if not created:
             response["Idempotent-Replay"] = "true"
         return response
+
+
+BATCH_SCHEMA = inline_serializer(
+    "SubmitBatch",
+    fields={
+        "scenario": serializers.CharField(help_text="Scenario slug"),
+        "params": serializers.JSONField(required=False, help_text="Params for every item (an item's own win)"),
+        "items": serializers.ListField(
+            child=inline_serializer("SubmitBatchItem", fields={
+                "image_base64": serializers.CharField(required=False),
+                "audio_base64": serializers.CharField(required=False),
+                "text": serializers.CharField(required=False),
+                "series": serializers.JSONField(required=False),
+                "params": serializers.JSONField(required=False),
+                "source": serializers.CharField(required=False),
+                "captured_at": serializers.DateTimeField(required=False),
+                "idempotency_key": serializers.CharField(required=False),
+            }),
+            required=False, help_text="Up to CITYAI_MAX_BATCH_ITEMS (64) inputs of one scenario",
+        ),
+        "images": serializers.ListField(child=serializers.FileField(), required=False,
+                                        help_text="Multipart: image files (one request each)"),
+    },
+)
+BATCH_ITEM = inline_serializer("SubmitBatchResult", fields={
+    "index": serializers.IntegerField(),
+    "request": InferenceRequestOutput(required=False),
+    "error": serializers.DictField(required=False, help_text="{code, message, details} of a refused item"),
+})
+
+
+class RequestBatchApi(APIView):
+    """Many inputs of one scenario in one call: each becomes its own request (own result, quota unit,
+    metering, events, audit); an input that cannot be accepted is refused alone, with its reason."""
+
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        operation_id="requests_submit_batch",
+        request={"application/json": BATCH_SCHEMA, "multipart/form-data": BATCH_SCHEMA},
+        parameters=[WAIT_PARAM],
+        responses={200: inline_serializer("SubmitBatchAnswer", fields={
+            "scenario": serializers.CharField(), "accepted": serializers.IntegerField(),
+            "refused": serializers.IntegerField(), "items": serializers.ListField(child=BATCH_ITEM),
+        }), 202: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        actor = actor_from_request(request)
+        wait = _wait_seconds(request)
+        scenario, items = read_batch(request.data, request.FILES)
+        inference_requests_submit(actor=actor, scenario_slug=scenario, items=items)
+        accepted = [item.request for item in items if item.request is not None]
+        if not accepted:
+            first = items[0].error
+            raise ApplicationError(
+                f"No input of the batch was accepted; the first: {first.message}", code=first.code,
+                status=first.status, headers=first.headers, details={"items": [{"index": i, "error": _error(item.error)}
+                                                        for i, item in enumerate(items)]},
+            )
+        if wait:
+            inference_requests_wait(requests=accepted, seconds=wait)
+        out = []
+        for index, item in enumerate(items):
+            if item.request is not None:
+                out.append({"index": index, "request": render_request(item.request, request, actor)})
+            else:
+                out.append({"index": index, "error": _error(item.error)})
+        done = all(r.is_terminal for r in accepted)
+        return Response({"scenario": scenario, "accepted": len(accepted), "refused": len(items) - len(accepted),
+                         "items": out}, status=status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED)
+
+
+def _error(exc: ApplicationError) -> dict:
+    return {"code": exc.code, "message": exc.message, "details": exc.details or {}}
 
 
 class RequestDetailApi(APIView):

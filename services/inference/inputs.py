@@ -102,8 +102,14 @@ def check_image(content: bytes, name: str = "") -> CheckedInput:
             code="image_too_large",
             status=413,
         ) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ApplicationError(f"The file is not a readable image: {exc}", code="invalid_image") from None
+    except UnidentifiedImageError:
+        raise ApplicationError(
+            "The file is not a readable image: its content is not JPEG, PNG, WebP or BMP.", code="invalid_image"
+        ) from None
+    except (OSError, SyntaxError, ValueError):
+        raise ApplicationError(
+            "The file is not a readable image: its data is damaged or cut short.", code="invalid_image"
+        ) from None
     extension, content_type = IMAGE_FORMATS[fmt]
     return CheckedInput(
         kind="image", sha256=hashlib.sha256(content).hexdigest(), size=len(content), content=content,

@@ -111,6 +111,38 @@ def inference_request_wait(*, request: InferenceRequest, seconds: float) -> Infe
     return request
 
 
+def inference_requests_wait(*, requests: list[InferenceRequest], seconds: float) -> list[InferenceRequest]:
+    """Wait up to ``seconds`` for all of a batch to finish (woken by their notices, and re-reading
+    the unfinished ones every second anyway), then read the finished ones once, in one statement."""
+    waiting = [r for r in requests if not r.is_terminal]
+    if not waiting or seconds <= 0:
+        return requests
+    deadline = time.monotonic() + seconds
+    events = {r.pk: hub.register(r.pk) for r in waiting}
+    try:
+        while waiting:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            heard = [r for r in waiting if events[r.pk].is_set()]
+            if not heard:
+                events[waiting[0].pk].wait(min(remaining, 1.0))
+                heard = [r for r in waiting if events[r.pk].is_set()] or waiting  # a second passed: poll
+            fresh = {r.pk: r for r in InferenceRequest.objects.filter(pk__in=[r.pk for r in heard])}
+            for request in heard:
+                row = fresh.get(request.pk)
+                if row is not None and row.is_terminal:
+                    for field in InferenceRequest._meta.concrete_fields:
+                        if not field.is_relation:
+                            setattr(request, field.attname, getattr(row, field.attname))
+                events[request.pk].clear()
+            waiting = [r for r in waiting if not r.is_terminal]
+    finally:
+        for pk, event in events.items():
+            hub.unregister(pk, event)
+    return requests
+
+
 def entitlement_usage_list(*, actor: Actor, bureau) -> list[dict]:
     """A bureau's entitlements with what it used of each today and this month (requests, compute).
 

@@ -4,6 +4,7 @@ from services.inference import api, views
 
 urlpatterns = [
     path("requests", api.RequestListCreateApi.as_view(), name="api-requests"),
+    path("requests/batch", api.RequestBatchApi.as_view(), name="api-requests-batch"),
     path("requests/<uuid:request_id>", api.RequestDetailApi.as_view(), name="api-request-detail"),
     path("requests/<uuid:request_id>/annotated.jpg", api.RequestAnnotatedImageApi.as_view(),
          name="api-request-annotated"),
