@@ -13,6 +13,7 @@ from django.utils import timezone
 from services.accounts.models import Bureau, Membership
 from services.accounts.selectors import Actor
 from services.audit.services import audit_record
+from services.core.bulk import insert_rows
 from services.core.errors import ApplicationError, Conflict, PermissionDenied
 from services.events import policy
 from services.events.models import Event, EventOccurrence, EventReview, WorkOrder, WorkOrderTransition
@@ -163,6 +164,9 @@ def _new_event(request: InferenceRequest, bureau: Bureau) -> Event:
     )
 
 
+_EVENT_FIELDS = [f.name for f in Event._meta.concrete_fields]
+
+
 def event_record_from_requests(*, requests: list[InferenceRequest]) -> list[Event]:
     """Record the events of a finished batch. Alerts with a source may merge into an open event
     and are recorded one by one under their source's lock; alerts without a source never merge, so
@@ -180,9 +184,10 @@ def event_record_from_requests(*, requests: list[InferenceRequest]) -> list[Even
                            .values_list("request_id", flat=True))
                 new = [r for r in single if r.pk not in done]
                 created = [_new_event(r, responsible_bureau(r)) for r in new]
-                Event.objects.bulk_create(created)
-                EventOccurrence.objects.bulk_create([EventOccurrence(event=e, request=r, seen_at=r.captured_at)
-                                                     for e, r in zip(created, new, strict=True)])
+                insert_rows(Event, created, _EVENT_FIELDS)
+                insert_rows(EventOccurrence, [EventOccurrence(event=e, request=r, seen_at=r.captured_at)
+                                              for e, r in zip(created, new, strict=True)],
+                            ["event", "request", "seen_at"])
                 for event in created:
                     _announce(event.pk, "created", api_client_id=event.first_request.api_client_id)
             events.extend(created)

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from services.accounts.models import Bureau
 from services.catalog.models import Entitlement, Scenario
+from services.core.bulk import update_rows
 from services.core.cache import cached_row
 from services.inference import pipelines, triton
 from services.inference.models import InferenceRequest
@@ -242,41 +243,26 @@ def _complete(request: InferenceRequest, values: dict[str, Any], finished_at) ->
         setattr(request, name, value)
 
 
-def _finish_sql(count: int) -> str:
-    """UPDATE … FROM (VALUES …) for ``count`` rows: each row's own values, typed by its field, and
-    only where this worker still holds the claim; RETURNING tells which rows it recorded."""
-    meta = InferenceRequest._meta
-    quote = connection.ops.quote_name
-    columns = [meta.pk, *(meta.get_field(name) for name in _FINISH_FIELDS)]
-    row = "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in columns) + ")"
-    names = ", ".join(quote(f.column) for f in columns)
-    sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns[1:])
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
-    return (f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([row] * count)}) AS v({names}) "  # noqa: S608
-            f"WHERE {table}.{pk} = v.{pk} AND {table}.{quote('status')} = %s AND {table}.{quote('claim_token')} = %s "
-            f"RETURNING {table}.{pk}")
-
-
 def _finish(token: uuid.UUID, done: list[tuple[InferenceRequest, dict[str, Any]]]) -> list[InferenceRequest]:
     """Record the end of the requests this worker still holds; returns those it recorded.
 
-    One prebuilt UPDATE for the whole batch, in autocommit (the ORM's bulk_update compiled a CASE per
-    field and row: half the worker's time on a cheap model). A row whose claim was lost meanwhile (its
-    lease ran out and another worker took it over) is left to that worker."""
+    One UPDATE for the whole batch, in autocommit, with arrays as parameters (``core.bulk``; the ORM's
+    bulk_update compiled a CASE per field and row: half the worker's time on a cheap model). A row
+    whose claim was lost meanwhile (its lease ran out and another worker took it over) is left to
+    that worker."""
     if not done:
         return []
     finished_at = timezone.now()
     for request, values in done:
         _complete(request, values, finished_at)
     rows = [request for request, _ in done]
-    meta = InferenceRequest._meta
-    fields = [meta.pk, *(meta.get_field(name) for name in _FINISH_FIELDS)]
-    token_db = meta.get_field("claim_token").get_db_prep_value(token, connection)
     if connection.vendor == "postgresql":
-        params = [f.get_db_prep_save(getattr(r, f.attname), connection) for r in rows for f in fields]
-        with connection.cursor() as cursor:
-            cursor.execute(_finish_sql(len(rows)), [*params, Status.RUNNING, token_db])
-            ours = {row[0] for row in cursor.fetchall()}
+        token_db = InferenceRequest._meta.get_field("claim_token").get_db_prep_value(token, connection)
+        quote = connection.ops.quote_name
+        table = quote(InferenceRequest._meta.db_table)
+        ours = update_rows(InferenceRequest, rows, _FINISH_FIELDS,
+                           where=f"{table}.{quote('status')} = %s AND {table}.{quote('claim_token')} = %s",
+                           where_params=[Status.RUNNING, token_db])
         recorded = [r for r in rows if r.pk in ours]
     else:  # SQLite (the embedded default): one UPDATE per row, in one transaction
         held = InferenceRequest.objects.filter(status=Status.RUNNING, claim_token=token)
