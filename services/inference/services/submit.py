@@ -21,6 +21,7 @@ from services.accounts.selectors import Actor
 from services.catalog.models import Scenario
 from services.catalog.params import resolve_params
 from services.catalog.selectors import scenario_get_active
+from services.core.bulk import insert_rows
 from services.core.errors import ApplicationError, Conflict, PermissionDenied, Throttled
 from services.inference import pipelines
 from services.inference.inputs import CheckedInput, reject_nul
@@ -211,24 +212,7 @@ def _row(actor: Actor, scenario: Scenario, tier: str, item: SubmitItem) -> Infer
     return request
 
 
-_COLUMNS = [f for f in InferenceRequest._meta.concrete_fields]
-_INSERT_SQL = "INSERT INTO {table} ({columns}) VALUES {values}"
-
-
-def _insert(rows: list[InferenceRequest]) -> None:
-    """One INSERT statement for the rows, built without the ORM's per-call query compilation (the
-    submit path's hottest statement). Values go through each field's own database preparation, as
-    the ORM would do; ``created_at`` and the input file are already set by ``_row``."""
-    quote = connection.ops.quote_name
-    one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-    sql = _INSERT_SQL.format(table=quote(InferenceRequest._meta.db_table),
-                             columns=", ".join(quote(f.column) for f in _COLUMNS), values=", ".join([one] * len(rows)))
-    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in _COLUMNS]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-    for row in rows:
-        row._state.adding = False
-        row._state.db = connection.alias
+_COLUMNS = [f.name for f in InferenceRequest._meta.concrete_fields]
 
 
 def _store(*, actor, scenario, entitlement, tier, now, items: list[SubmitItem]) -> None:
@@ -238,7 +222,7 @@ def _store(*, actor, scenario, entitlement, tier, now, items: list[SubmitItem]) 
     try:
         # One statement needs no transaction of its own (a savepoint when the caller has one).
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            _insert(rows)
+            insert_rows(InferenceRequest, rows, _COLUMNS)  # one short statement, any number of rows
             transaction.on_commit(lambda: enqueue_drain(scenario_id=scenario.pk, tier=tier))
     except IntegrityError:
         if not any(item.idempotency_key for item in items):
