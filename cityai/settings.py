@@ -137,7 +137,7 @@ CITYAI_FAIR_SHARE_QUEUED = env_int("CITYAI_FAIR_SHARE_QUEUED", 20)
 # together; pipelines of a batch run side by side in this many threads per worker process; a drain
 # message on its way spares further submits of the same scenario and tier their own for this long.
 CITYAI_MAX_BATCH_ITEMS = env_int("CITYAI_MAX_BATCH_ITEMS", 64)
-CITYAI_WORKER_BATCH_SIZE = env_int("CITYAI_WORKER_BATCH_SIZE", 16)
+CITYAI_WORKER_BATCH_SIZE = env_int("CITYAI_WORKER_BATCH_SIZE", 32)
 CITYAI_WORKER_BATCH_THREADS = env_int("CITYAI_WORKER_BATCH_THREADS", 8)
 CITYAI_DRAIN_PENDING_MS = env_int("CITYAI_DRAIN_PENDING_MS", 2000)
 # A drain claims batch after batch until nothing is due, for at most this long, then hands over.

