@@ -100,7 +100,7 @@ def api_client_revoke(*, client: ApiClient, revoked_by=None) -> ApiClient:
 
 @transaction.atomic
 def member_add(*, bureau: Bureau, username: str, password: str, role: str = Membership.Role.OPERATOR,
-               email: str = "") -> Membership:
+               email: str = "", added_by=None) -> Membership:
     """Add a new user to a bureau (the portal's "add an operator").
 
     Unlike ``member_upsert`` (seeding), this never touches an existing account: a bureau manager must
@@ -124,4 +124,13 @@ def member_add(*, bureau: Bureau, username: str, password: str, role: str = Memb
         raise ApplicationError(" ".join(exc.messages), code="weak_password") from None
     user.set_password(password)
     user.save()
-    return Membership.objects.create(user=user, bureau=bureau, role=role)
+    membership = Membership.objects.create(user=user, bureau=bureau, role=role)
+    # A new account is a grant like any role change: who created it, for which bureau, with what role.
+    audit_record(
+        action=AuditEntry.Action.ROLE_CHANGED, actor=_user_label(added_by), bureau=bureau.slug,
+        object_type="user", object_id=user.pk, details={
+            "username": user.get_username(), "role": role, "bureau": bureau.slug, "previous": None,
+            "created": True,
+        },
+    )
+    return membership

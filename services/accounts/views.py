@@ -93,7 +93,7 @@ def api_keys(request, actor):
 @require_POST
 def api_key_revoke(request, actor, key_id):
     client = get_scoped_or_404(ApiClient.objects.filter(bureau=actor.bureau), actor, pk=key_id)
-    api_client_revoke(client=client)
+    api_client_revoke(client=client, revoked_by=actor.user)
     messages.success(request, _("The key “%(name)s” is revoked; calls with it now fail.") % {"name": client.name})
     return redirect("bureau:keys")
 
@@ -112,7 +112,7 @@ def members(request, actor):
         else:
             try:
                 member_add(bureau=actor.bureau, username=form["username"], password=password,
-                           role=Membership.Role.OPERATOR, email=form["email"])
+                           role=Membership.Role.OPERATOR, email=form["email"], added_by=actor.user)
             except ApplicationError as exc:
                 field = "password" if exc.code == "weak_password" else "username"
                 errors[field] = exc.message

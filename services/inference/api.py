@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from services.accounts.selectors import actor_from_request, bureau_get
+from services.catalog.models import Scenario
 from services.core.errors import ApplicationError, NotFound
 from services.core.pagination import CappedLimitOffsetPagination
 from services.inference import byom, inputs
@@ -292,7 +293,10 @@ SUBMIT_SCHEMA = inline_serializer(
         "series": serializers.JSONField(required=False, help_text="List of numbers or {channel: [numbers]}"),
     },
 )
-WAIT_PARAM = OpenApiParameter("wait", OpenApiTypes.NUMBER, description="Seconds to wait for the result (0–30).")
+WAIT_PARAM = OpenApiParameter(
+    "wait", OpenApiTypes.NUMBER,
+    description=f"Seconds to wait for the result (0–{settings.CITYAI_MAX_WAIT_SECONDS}).",
+)
 IDEMPOTENCY_PARAM = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, location=OpenApiParameter.HEADER, required=False,
     description="Repeat a submit safely: the same key returns the first request.",
@@ -511,9 +515,11 @@ class ScenarioModelUploadApi(APIView):
             licence=str(data.get("licence", "")),
             preprocess=pre,
         )
+        # The status as stored after the upload, not what the upload meant to set.
+        scenario_status = Scenario.objects.filter(pk=record.scenario_id).values_list("status", flat=True).get()
         return Response(
             {"scenario": slug, "model": record.triton_name, "onnx_sha256": record.onnx_sha256,
-             "labels": record.labels, "status": "active"},
+             "labels": record.labels, "status": scenario_status},
             status=status.HTTP_201_CREATED,
         )
 

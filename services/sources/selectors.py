@@ -51,12 +51,3 @@ def source_recent_events(*, source: Source, limit: int = 20) -> QuerySet[Event]:
     return Event.objects.select_related("scenario").filter(
         source_bureau=source.bureau, source=source.request_source
     ).order_by("-last_seen_at")[:limit]
-
-
-def source_map_points(*, actor: Actor) -> list[dict]:
-    """Sources with coordinates, for the portal's offline map (no tiles: plotted on a plain plane)."""
-    return [
-        {"id": str(s.pk), "name": s.name, "kind": s.kind, "status": s.status,
-         "latitude": float(s.latitude), "longitude": float(s.longitude)}
-        for s in source_list(actor=actor).filter(latitude__isnull=False, longitude__isnull=False)
-    ]

@@ -34,7 +34,7 @@ from services.catalog.selectors import scenario_get_runnable
 from services.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from services.inference.inputs import CheckedInput, check_image, reject_nul
 from services.inference.models import InferenceRequest
-from services.inference.services import inference_request_submit, scenario_params_resolve
+from services.inference.services import SubmitItem, inference_requests_submit, scenario_params_resolve
 from services.sources import grabbers, streams
 from services.sources.models import Binding, Source
 
@@ -464,28 +464,33 @@ def source_actor(source: Source) -> Actor:
     return Actor(bureau=source.bureau, role=Role.OPERATOR, service=source.request_source)
 
 
-def _submit(source: Source, binding: Binding, checked: CheckedInput, captured_at: datetime) -> InferenceRequest:
-    request, _ = inference_request_submit(
-        actor=source_actor(source),
-        scenario_slug=binding.scenario.slug,
-        checked=checked,
-        params=_with_zone(source, binding.params, binding.zone_name),
-        source=source.request_source,
-        captured_at=captured_at,
-    )
-    return request
-
-
-def _run_binding(source: Source, binding: Binding, checked: CheckedInput, at: datetime) -> InferenceRequest | None:
-    """Submit for one binding; a refusal (quota, entitlement withdrawn …) is the binding's, not the source's."""
-    try:
-        request = _submit(source, binding, checked, at)
-    except ApplicationError as exc:
-        logger.info("source %s binding %s refused: %s", source.pk, binding.pk, exc.message)
-        Binding.objects.filter(pk=binding.pk).update(last_run_at=at, last_error=f"{exc.code}: {exc.message}"[:2000])
-        return None
-    Binding.objects.filter(pk=binding.pk).update(last_run_at=at, last_request=request, last_error="")
-    return request
+def _run_bindings(source: Source, bindings: list[Binding], checked: CheckedInput,
+                  at: datetime) -> dict[int, InferenceRequest | None]:
+    """Submit one frame (or reading) for several bindings: the bindings of one scenario go in one
+    batch (one quota statement, one INSERT, one announcement), each still its own request. A refusal
+    (quota, entitlement withdrawn …) is the binding's, recorded on it, not the source's."""
+    out: dict[int, InferenceRequest | None] = {}
+    by_scenario: dict[str, list[Binding]] = {}
+    for binding in bindings:
+        by_scenario.setdefault(binding.scenario.slug, []).append(binding)
+    for slug, group in by_scenario.items():
+        items = [SubmitItem(checked=checked, params=_with_zone(source, b.params, b.zone_name),
+                            source=source.request_source, captured_at=at) for b in group]
+        try:
+            inference_requests_submit(actor=source_actor(source), scenario_slug=slug, items=items)
+        except ApplicationError as exc:
+            for item in items:
+                item.error = exc
+        for binding, item in zip(group, items, strict=True):
+            out[binding.pk] = item.request
+            if item.request is None:
+                exc = item.error
+                logger.info("source %s binding %s refused: %s", source.pk, binding.pk, exc.message)
+                Binding.objects.filter(pk=binding.pk).update(last_run_at=at,
+                                                             last_error=f"{exc.code}: {exc.message}"[:2000])
+            else:
+                Binding.objects.filter(pk=binding.pk).update(last_run_at=at, last_request=item.request, last_error="")
+    return out
 
 
 # --- pulling ------------------------------------------------------------------------------------
@@ -597,8 +602,9 @@ def source_pull(*, source_id, now: datetime | None = None) -> PullOutcome:
         ))
         for binding in due:
             Binding.objects.filter(pk=binding.pk).update(next_run_at=now + timedelta(seconds=binding.interval_s))
+    submitted = _run_bindings(source, due, checked, now)
     for binding in due:
-        request = _run_binding(source, binding, checked, now)
+        request = submitted[binding.pk]
         if request is not None:
             outcome.requests.append(request)
         else:
@@ -683,17 +689,6 @@ def _check_push_time(captured_at: datetime | None, now: datetime) -> datetime:
     return captured_at
 
 
-def device_push(*, key: str, checked: CheckedInput, captured_at: datetime | None = None) -> list[InferenceRequest]:
-    """A device's frame or reading, submitted for each enabled binding of its input kind.
-
-    The key was resolved by the caller's authentication; an unknown key here is a 401 all the same.
-    """
-    source = source_for_device_key(key=key)
-    if source is None:
-        raise ApplicationError("Unknown or replaced device key.", code="invalid_device_key", status=401)
-    return device_push_for_source(source=source, checked=checked, captured_at=captured_at)
-
-
 def device_push_for_source(
     *, source: Source, checked: CheckedInput, captured_at: datetime | None = None
 ) -> list[InferenceRequest]:
@@ -709,8 +704,9 @@ def device_push_for_source(
             status=422, details={"bindings": {str(b.pk): b.scenario.input_kind for b in bindings}},
         )
     requests, refusals = [], {}
+    submitted = _run_bindings(source, matching, checked, at)
     for binding in matching:
-        request = _run_binding(source, binding, checked, at)
+        request = submitted[binding.pk]
         if request is None:
             refusals[binding.scenario.slug] = Binding.objects.values_list("last_error", flat=True).get(pk=binding.pk)
         else:

@@ -32,8 +32,10 @@ def test_fifty_parallel_submits_against_a_quota_of_twenty(bureau_a, _clean_broke
     Entitlement.objects.filter(bureau=bureau_a, scenario__slug=SLUG).update(daily_quota=QUOTA)
     _, key = api_client_create(bureau=bureau_a, name="racer")
     barrier = threading.Barrier(PARALLEL)
-    statuses: list[int] = []
-    codes: list[str] = []
+    # Threads only record what they saw; every assertion runs here, in the main thread, where a
+    # failure fails the test (an assert inside a thread would only be reported as a warning).
+    results: list[tuple[int, str | None, bool]] = []
+    failures: list[BaseException] = []
     lock = threading.Lock()
 
     def submit(i: int) -> None:
@@ -45,11 +47,12 @@ def test_fifty_parallel_submits_against_a_quota_of_twenty(bureau_a, _clean_broke
         try:
             barrier.wait(timeout=60)
             response = client.post("/api/v1/requests", body, format="json")
+            code = response.json()["error"]["code"] if response.status_code != 202 else None
             with lock:
-                statuses.append(response.status_code)
-                if response.status_code != 202:
-                    codes.append(response.json()["error"]["code"])
-                    assert response.has_header("Retry-After")
+                results.append((response.status_code, code, response.has_header("Retry-After")))
+        except BaseException as exc:
+            with lock:
+                failures.append(exc)
         finally:
             connections.close_all()  # each thread had its own connection
 
@@ -59,6 +62,10 @@ def test_fifty_parallel_submits_against_a_quota_of_twenty(bureau_a, _clean_broke
     for t in threads:
         t.join()
 
+    assert not failures, failures
+    statuses = [status for status, _, _ in results]
+    codes = [code for _, code, _ in results if code is not None]
+    assert all(retry_after for status, _, retry_after in results if status != 202), "a 429 without Retry-After"
     assert sorted(statuses) == [202] * QUOTA + [429] * (PARALLEL - QUOTA)
     assert set(codes) == {"quota_exceeded"}
     assert InferenceRequest.objects.filter(bureau=bureau_a, scenario__slug=SLUG).count() == QUOTA

@@ -140,3 +140,31 @@ def test_auditor_page_lists_filters_and_verifies(auditor, bureau_a, client):
     assert "已断裂" in text and f"#{target.seq}" in text
     check = AuditCheck.objects.latest("checked_at")
     assert not check.ok and check.first_broken_seq == target.seq
+
+
+def _manager(bureau):
+    return member_upsert(bureau=bureau, username="mgr_a", password=PASSWORD, role=Membership.Role.MANAGER).user
+
+
+def test_a_key_revoked_in_the_portal_names_the_manager(client, bureau_a):
+    manager = _manager(bureau_a)
+    key, _ = api_client_create(bureau=bureau_a, name="traffic cams", created_by=manager)
+    client.force_login(manager)
+    response = client.post(f"/bureau/keys/{key.pk}/revoke/")
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(action=Action.API_KEY_REVOKED, object_id=str(key.pk))
+    assert (entry.actor, entry.bureau) == ("user:mgr_a", "bureau-a")
+
+
+def test_an_operator_added_in_the_portal_is_audited(client, bureau_a):
+    client.force_login(_manager(bureau_a))
+    before = _count(Action.ROLE_CHANGED)
+    response = client.post("/bureau/members/", {
+        "username": "new_op", "email": "", "password": "a-long-Passphrase-42", "password2": "a-long-Passphrase-42",
+    })
+    assert response.status_code == 302, response.content
+    assert _count(Action.ROLE_CHANGED) == before + 1
+    entry = _last(Action.ROLE_CHANGED)
+    assert (entry.actor, entry.bureau, entry.object_type) == ("user:mgr_a", "bureau-a", "user")
+    assert entry.details_data == {"username": "new_op", "role": "operator", "bureau": "bureau-a",
+                                  "previous": None, "created": True}

@@ -79,6 +79,7 @@ def test_uploaded_model_serves_the_scenario(admin_client, needed_scenario, run_s
     assert response.status_code == 201, response.content
     needed_scenario.refresh_from_db()
     assert needed_scenario.status == "active" and needed_scenario.custom_model == "custom_garbage_overflow_test"
+    assert response.json()["status"] == needed_scenario.status
     folder = settings.TRITON_BYOM_REPOSITORY / "custom_garbage_overflow_test"
     assert (folder / "LICENSE").read_text().startswith("Apache-2.0")
 
