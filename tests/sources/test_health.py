@@ -114,3 +114,31 @@ def test_a_video_file_source_plays_over_pulls(manager_a, tmp_path, bureau_a):
         source.last_frame.close()
         dominant.append(int(np.argmax(pixel)))
     assert dominant == [2, 1, 0, 2]  # red, green, blue, red again
+
+
+def test_bindings_of_one_scenario_go_in_one_batch_and_the_quota_counts_each(manager_a, frame_server, bureau_a):
+    """Two zones of one camera watched by the same scenario: one pull submits both together (one
+    batch), each its own request with its own zone; a quota with one unit left takes the first and
+    refuses the second, on that binding only."""
+    from services.catalog.models import Entitlement
+
+    scene = frame_server.scenes["street"]
+    source = source_create(actor=actor_of(manager_a), name="两个车位", kind="camera", mode="pull",
+                           url=frame_server.url("street"),
+                           zones=[{"name": "kerb", "polygon": scene.zone}, {"name": "all", "polygon": [
+                               [0, 0], [1, 0], [1, 1], [0, 1]]}])
+    for zone in ("kerb", "all"):
+        binding_create(actor=actor_of(manager_a), source=source, scenario_slug="vehicle-illegal-parking",
+                       zone_name=zone, interval_s=60)
+    first = source_pull(source_id=source.pk)
+    assert first.ok and len(first.requests) == 2
+    whole = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
+    assert sorted(str(r.params["zone"]) for r in first.requests) == sorted([str(scene.zone), str(whole)])
+    assert len({r.pk for r in first.requests}) == 2
+
+    Entitlement.objects.filter(bureau=bureau_a, scenario__slug="vehicle-illegal-parking").update(daily_quota=3)
+    later = source_pull(source_id=source.pk, now=timezone.now() + timedelta(seconds=61))
+    assert later.ok and len(later.requests) == 1 and len(later.refused) == 1
+    refused = Binding.objects.get(pk=next(iter(later.refused)))
+    assert refused.last_error.startswith("quota_exceeded")
+    assert InferenceRequest.objects.filter(source=source.request_source).count() == 3
