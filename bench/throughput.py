@@ -76,6 +76,8 @@ from services.inference.models import InferenceRequest  # noqa: E402
 from services.inference.tritonserver import LocalTritonServer, free_port  # noqa: E402
 
 EXAMPLES = ROOT / "services" / "catalog" / "data" / "examples"
+# Inputs per call on the batch path (POST /api/v1/requests/batch), by the first word of the label.
+BATCH_SIZES = {"cheap": 64, "detector": 16, "ocr": 8}
 CASES = {  # label: (scenario slug, input field, example file)
     "cheap (signal_analytics AQI)": ("air-quality-aqi-alert", "series", "air_quality_daily.json"),
     "detector (NanoDet)": ("crowd-gathering", "image", "crowd.jpg"),
@@ -290,6 +292,48 @@ def running_platform(*, worker_pool: str = "threads", worker_concurrency: int = 
             REDIS_PROC.terminate()
 
 
+def measure_batch(args, meter, session, web_port, label, slug, field, raw, content, direct) -> dict:
+    """The batch path beside direct Triton at concurrency 16, interleaved: inputs per second and CPU
+    per input. ``--batch-concurrency`` batch calls are in flight at once."""
+    size = BATCH_SIZES[label.split()[0]]
+    url = f"http://127.0.0.1:{web_port}/api/v1/requests/batch?wait=30"
+
+    def one_batch():
+        if field == "image":
+            r = session.post(url, data={"scenario": slug}, files=[("images", (f"in{i}.jpg", raw)) for i in range(size)],
+                             timeout=300)
+        else:
+            r = session.post(url, json={"scenario": slug, "items": [{field: content}] * size}, timeout=300)
+        body = r.json()
+        states = {item.get("request", {}).get("status") for item in body.get("items", [])}
+        if r.status_code != 200 or states != {"succeeded"}:
+            raise RuntimeError(f"{slug} batch: {r.status_code} {str(body)[:300]}")
+
+    one_batch()
+    calls = max(4, args.requests * 2 // size)
+    runs: dict = {"direct": [], "batch": []}
+    cpu: dict[str, float] = {}
+    for _ in range(args.rounds):
+        runs["direct"].append(run_load(direct, max(args.requests, 32), 16))
+        before = meter.snapshot()
+        runs["batch"].append(run_load(one_batch, calls, args.batch_concurrency))
+        for name, seconds in meter.delta(before, meter.snapshot()).items():
+            cpu[name] = cpu.get(name, 0.0) + seconds
+    row = {path: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for path, rs in runs.items()}
+    inputs = calls * size * args.rounds
+    row["batch_size"] = size
+    row["inputs_per_s"] = row["batch"]["throughput_rps"] * size
+    row["ratio"] = row["inputs_per_s"] / row["direct"]["throughput_rps"]
+    row["cpu_ms_per_input"] = {name: round(1000 * s / inputs, 2) for name, s in cpu.items()}
+    row["platform_cpu_ms_per_input"] = round(
+        sum(row["cpu_ms_per_input"].get(name, 0.0) for name in CpuMeter.PLATFORM), 2)
+    print(f"{label:<30} batch {size} × {args.batch_concurrency} | direct c=16 {row['direct']['throughput_rps']:7.1f}/s "
+          f"| platform {row['inputs_per_s']:7.1f} inputs/s, call p50 {row['batch']['p50_ms']:.0f} ms | ratio "
+          f"{row['ratio']:.2f}; CPU ms per input: platform {row['platform_cpu_ms_per_input']:.1f} ("
+          + ", ".join(f"{k} {v:.1f}" for k, v in row["cpu_ms_per_input"].items()) + ")", flush=True)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=48, help="requests per measurement")
@@ -298,6 +342,8 @@ def main() -> None:
     parser.add_argument("--worker-concurrency", type=int, default=16)
     parser.add_argument("--worker-pool", default="threads")
     parser.add_argument("--cases", default="cheap,detector,ocr", help="which cases to run (first word of the label)")
+    parser.add_argument("--batch-concurrency", type=int, default=2,
+                        help="batch calls in flight on the batch path (0: skip the batch path)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--chart-only", type=Path, metavar="JSON", help="redraw the chart of an earlier run")
     args = parser.parse_args()
@@ -316,6 +362,7 @@ def main() -> None:
         # One kept-alive connection per client thread, as the direct path's gRPC channel has.
         session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=max(concurrencies)))
         results: dict = {}
+        batches: dict = {}
         wanted = set(args.cases.split(","))
         for label, (slug, field, filename) in CASES.items():
             if label.split()[0] not in wanted:
@@ -367,10 +414,14 @@ def main() -> None:
                       f"added p50 {row['added_p50_ms']:+.1f} ms", flush=True)
                 print(f"{'':<30} CPU ms per request: platform {row['platform_cpu_ms_per_request']:.1f} ("
                       + ", ".join(f"{k} {v:.1f}" for k, v in row["cpu_ms_per_request"].items()) + ")", flush=True)
+            if args.batch_concurrency:
+                batches[label] = measure_batch(args, meter, session, web_port, label, slug, field, raw, content,
+                                               direct)
         memory = {name: round(rss_mb(p.pid), 1) for name, p in procs.items()}
         print(f"RSS: worker {memory['worker']} MB (all pool processes), web {memory['web']} MB (gunicorn)")
         report = {"worker_pool": args.worker_pool, "worker_concurrency": args.worker_concurrency,
-                  "requests": args.requests, "rounds": args.rounds, "rss_mb": memory, "results": results}
+                  "requests": args.requests, "rounds": args.rounds, "rss_mb": memory, "results": results,
+                  "batch": batches}
         (args.out / "throughput.json").write_text(json.dumps(report, indent=2))
         chart(results, args.out / "throughput.png")
         print(f"wrote {args.out / 'throughput.json'} and {args.out / 'throughput.png'}")
