@@ -185,8 +185,10 @@ class EventBulkReviewApi(APIView):
 
 
 class DispatchInput(serializers.Serializer):
-    assignee = serializers.SlugField(required=False, allow_blank=True, default="",
-                                     help_text="Bureau slug; default the responsible bureau.")
+    # A slug or empty; spelled as a pattern that admits "" so the schema's default matches it (a
+    # SlugField's pattern does not, and strict validators and client generators refuse the schema).
+    assignee = serializers.RegexField(r"^[-a-zA-Z0-9_]*$", required=False, allow_blank=True, default="", max_length=64,
+                                      help_text="Bureau slug; empty or left out: the responsible bureau.")
     instructions = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
 
 

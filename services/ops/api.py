@@ -79,7 +79,9 @@ class PrecisionOutput(serializers.Serializer):
     url = serializers.CharField()
 
 
-class EventOutput(serializers.Serializer):
+class SituationEventOutput(serializers.Serializer):
+    """Named apart from the events app's ``EventOutput``: one schema component name, one shape."""
+
     id = serializers.UUIDField()
     scenario = serializers.CharField()
     scenario_name = serializers.CharField()
@@ -99,7 +101,7 @@ class EventOutput(serializers.Serializer):
     url = serializers.CharField()
 
 
-class MapEventOutput(EventOutput):
+class MapEventOutput(SituationEventOutput):
     source_id = serializers.UUIDField()
     latitude = serializers.FloatField()
     longitude = serializers.FloatField()
@@ -141,7 +143,7 @@ class SituationOutput(serializers.Serializer):
     bureaus = BureauRowOutput(many=True)
     compute = ComputeOutput()
     lowest_precision = PrecisionOutput(many=True)
-    recent_alerts = EventOutput(many=True)
+    recent_alerts = SituationEventOutput(many=True)
     map = MapOutput()
     charts = serializers.DictField(child=serializers.DictField(), help_text="Chart specs ready to draw.")
 
