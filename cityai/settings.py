@@ -265,6 +265,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Text is decoded by its declared charset (GB18030 …) or refused, never replaced: services/core/text.py.
+    "DEFAULT_PARSER_CLASSES": [
+        "services.core.parsers.JSONParser",
+        "services.core.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["services.accounts.throttling.ApiClientRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "services.core.pagination.CappedLimitOffsetPagination",

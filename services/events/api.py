@@ -5,13 +5,14 @@ from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from services.accounts.selectors import actor_from_request
 from services.core.errors import NotFound
 from services.core.pagination import CappedLimitOffsetPagination
+from services.core.parsers import JSONParser, MultiPartParser
 from services.events import selectors, services
 from services.events.models import Event, EventReview, WorkOrder
 from services.inference import inputs

@@ -11,7 +11,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,9 +19,12 @@ from services.accounts.selectors import actor_from_request, bureau_get
 from services.catalog.models import Scenario
 from services.core.errors import ApplicationError, NotFound
 from services.core.pagination import CappedLimitOffsetPagination
+from services.core.parsers import JSONParser, MultiPartParser, PlainTextParser
+from services.core.text import decode_text
 from services.inference import byom, inputs
 from services.inference.access import inference_request_check_raw_input
 from services.inference.audit import inference_request_viewed
+from services.inference.forms import parse_series_text
 from services.inference.models import InferenceRequest
 from services.inference.selectors import (
     entitlement_usage_list,
@@ -150,6 +153,11 @@ def _read_upload(upload) -> bytes:
     return upload.read()
 
 
+def _text_upload(upload, where: str) -> str:
+    """A .txt or .csv sent as a file part: decoded by the part's declared charset, else UTF-8."""
+    return decode_text(_read_upload(upload), charset=upload.charset, where=where)
+
+
 def read_submission(data, files) -> tuple[str, object, inputs.CheckedInput]:
     """Pull (scenario slug, params, checked input) out of a JSON or multipart body."""
     if not hasattr(data, "get"):
@@ -180,7 +188,10 @@ def read_submission(data, files) -> tuple[str, object, inputs.CheckedInput]:
     elif kind == "audio_base64":
         checked = inputs.check_audio(_b64(data["audio_base64"], kind))
     elif kind == "text":
-        checked = inputs.check_text(data["text"])
+        text = _text_upload(files["text"], "the text file") if "text" in files else data["text"]
+        checked = inputs.check_text(text)
+    elif "series" in files:
+        checked = inputs.check_series(parse_series_text(_text_upload(files["series"], "the series file")))
     else:
         checked = inputs.check_series(_json_field(data["series"], "series"))
     return scenario.strip(), params, checked
@@ -297,6 +308,12 @@ WAIT_PARAM = OpenApiParameter(
     "wait", OpenApiTypes.NUMBER,
     description=f"Seconds to wait for the result (0–{settings.CITYAI_MAX_WAIT_SECONDS}).",
 )
+# With a text/plain body (the text input itself, in its declared charset) the rest comes from the query.
+PLAIN_TEXT_PARAMS = [
+    OpenApiParameter("scenario", OpenApiTypes.STR, required=False,
+                     description="Scenario slug, when the body is text/plain (the text to analyse)."),
+    OpenApiParameter("source", OpenApiTypes.STR, required=False, description="Source id, with a text/plain body."),
+]
 IDEMPOTENCY_PARAM = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, location=OpenApiParameter.HEADER, required=False,
     description="Repeat a submit safely: the same key returns the first request.",
@@ -304,7 +321,7 @@ IDEMPOTENCY_PARAM = OpenApiParameter(
 
 
 class RequestListCreateApi(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser, MultiPartParser, FormParser, PlainTextParser]
 
     @extend_schema(
         operation_id="requests_list",
@@ -322,8 +339,9 @@ class RequestListCreateApi(APIView):
 
     @extend_schema(
         operation_id="requests_submit",
-        request={"application/json": SUBMIT_SCHEMA, "multipart/form-data": SUBMIT_SCHEMA},
-        parameters=[WAIT_PARAM, IDEMPOTENCY_PARAM],
+        request={"application/json": SUBMIT_SCHEMA, "multipart/form-data": SUBMIT_SCHEMA,
+                 "text/plain": OpenApiTypes.STR},
+        parameters=[WAIT_PARAM, IDEMPOTENCY_PARAM, *PLAIN_TEXT_PARAMS],
         responses={200: InferenceRequestOutput, 201: InferenceRequestOutput, 202: InferenceRequestOutput},
     )
     def post(self, request):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from services.catalog.models import Scenario
 from services.core.errors import ApplicationError
+from services.core.text import decode_text
 from services.inference import inputs
 
 # Column names that hold time stamps rather than readings; a CSV export usually starts with one.
@@ -101,6 +102,11 @@ def _upload_bytes(upload) -> bytes:
     return upload.read()
 
 
+def _file_charset(upload, data) -> str | None:
+    """Browsers declare no charset for a file, so the form asks for it; a declared one wins."""
+    return upload.charset or data.get("file_charset") or None
+
+
 def read_example(scenario: Scenario, path: Path) -> inputs.CheckedInput:
     """The scenario's shipped example as a checked input of the scenario's kind."""
     content = path.read_bytes()
@@ -110,8 +116,8 @@ def read_example(scenario: Scenario, path: Path) -> inputs.CheckedInput:
     if kind == Scenario.InputKind.AUDIO:
         return inputs.check_audio(content, path.name)
     if kind == Scenario.InputKind.TEXT:
-        return inputs.check_text(content.decode("utf-8"))
-    return inputs.check_series(parse_series_text(content.decode("utf-8")))
+        return inputs.check_text(decode_text(content, where=path.name))
+    return inputs.check_series(parse_series_text(decode_text(content, where=path.name)))
 
 
 def read_input(scenario: Scenario, data, files) -> inputs.CheckedInput:
@@ -126,13 +132,14 @@ def read_input(scenario: Scenario, data, files) -> inputs.CheckedInput:
             raise ApplicationError("Choose a WAV file.", code="missing_input")
         return inputs.check_audio(_upload_bytes(files["audio"]), files["audio"].name or "")
     if kind == Scenario.InputKind.TEXT:
+        if "text_file" in files:
+            upload = files["text_file"]
+            return inputs.check_text(decode_text(_upload_bytes(upload), charset=_file_charset(upload, data),
+                                                 where="the text file"))
         return inputs.check_text(data.get("text", ""))
     if "series_file" in files:
-        raw = _upload_bytes(files["series_file"])
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ApplicationError("The CSV file is not UTF-8 text.", code="invalid_series") from None
+        upload = files["series_file"]
+        text = decode_text(_upload_bytes(upload), charset=_file_charset(upload, data), where="the CSV file")
         return inputs.check_series(parse_csv_series(text))
     if data.get("series", "").strip():
         return inputs.check_series(parse_series_text(data["series"]))
@@ -148,6 +155,8 @@ ERROR_TITLES = {
     "invalid_text": gettext_lazy("The text is empty or cannot be read."),
     "invalid_characters": gettext_lazy("The input contains characters that cannot be stored."),
     "invalid_series": gettext_lazy("The readings cannot be read."),
+    "invalid_encoding": gettext_lazy("The text is not in the expected encoding."),
+    "unsupported_charset": gettext_lazy("The text's declared encoding is not supported."),
     "invalid_audio": gettext_lazy("The file is not a PCM WAV recording."),
     "invalid_params": gettext_lazy("The parameters do not fit this scenario."),
     "invalid_source": gettext_lazy("The source is too long or has unprintable characters."),
@@ -162,7 +171,8 @@ ERROR_TITLES = {
 # Which form field an error belongs to, so the message sits next to it.
 ERROR_FIELDS = {
     "missing_input": "input", "invalid_image": "input", "image_too_large": "input", "input_too_large": "input",
-    "invalid_text": "input", "invalid_characters": "input", "invalid_series": "input", "invalid_audio": "input",
+    "invalid_text": "input", "invalid_characters": "input", "invalid_encoding": "input",
+    "unsupported_charset": "input", "invalid_series": "input", "invalid_audio": "input",
     "wrong_input_kind": "input", "invalid_params": "params",
 }
 

@@ -45,7 +45,7 @@ _SHOWN_KEYS = {"alert", "summary", "objects", "lines", "text", "matched_keywords
 def request_submit(request, actor, slug):
     """Submit the try-it form as the logged-in user; on a refusal, show the form again with why."""
     scenario = scenario_get(slug=slug)
-    form = {key: request.POST.get(key, "") for key in ("params", "source", "text", "series")}
+    form = {key: request.POST.get(key, "") for key in ("params", "source", "text", "series", "file_charset")}
     try:
         if request.POST.get("use_example"):
             path = example_path(scenario)

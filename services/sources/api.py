@@ -12,7 +12,7 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from services.accounts.selectors import actor_from_request
 from services.core.errors import ApplicationError, NotFound
 from services.core.pagination import CappedLimitOffsetPagination
+from services.core.parsers import JSONParser, MultiPartParser
 from services.inference import inputs
 from services.inference.access import inference_request_check_raw_input
 from services.sources.authentication import DeviceKeyAuthentication, DeviceRateThrottle

@@ -3,12 +3,13 @@
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from services.accounts.selectors import actor_from_request
 from services.core.pagination import CappedLimitOffsetPagination
+from services.core.parsers import JSONParser
 from services.webhooks.models import Webhook, WebhookDelivery
 from services.webhooks.selectors import webhook_delivery_get, webhook_delivery_list, webhook_get, webhook_list
 from services.webhooks.services import webhook_create, webhook_revoke

@@ -170,8 +170,10 @@ def test_wav_sent_to_an_image_scenario(refused):
 
 
 def test_wrong_body_media_type(refused):
-    for content_type in ["text/plain", "application/xml", "application/x-yaml", "image/png"]:
+    for content_type in ["application/xml", "application/x-yaml", "image/png"]:
         refused(415, "unsupported_media_type", raw=b"scenario: crowd-gathering", content_type=content_type)
+    # text/plain is the text input itself (hotline systems); the scenario then comes from the query string.
+    refused(400, "missing_scenario", raw=b"scenario: crowd-gathering", content_type="text/plain")
 
 
 def test_upload_over_the_size_limit(refused, settings):
@@ -198,9 +200,11 @@ def test_invalid_base64(refused):
 
 
 def test_malformed_json(refused):
-    for raw in [b'{"scenario": ', b"{'scenario': 'x'}", b"[1, 2", b"\xff\xfe\x00{", b"NaN",
+    for raw in [b'{"scenario": ', b"{'scenario': 'x'}", b"[1, 2", b"NaN",
                                  b'{"scenario": "a", "text": "b"' + b"}" * 3]:
         refused(400, "parse_error", raw=raw)
+    # Bytes that are not UTF-8 (no charset declared) say so, with where decoding failed.
+    refused(400, "invalid_encoding", raw=b"\xff\xfe\x00{")
 
 
 def test_json_that_is_not_an_object(refused):
