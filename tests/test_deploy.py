@@ -39,3 +39,13 @@ def test_every_setting_the_code_reads_is_listed_in_env_example():
     settings_src = (ROOT / "cityai" / "settings.py").read_text()
     read = set(re.findall(r'env_\w+\("([A-Z0-9_]+)"', settings_src))
     assert read - listed == set()
+
+
+def test_no_gpu_is_reserved_while_every_model_runs_on_cpu():
+    configs = sorted((ROOT / "model_repository").glob("*/config.pbtxt"))
+    kinds = {path.parent.name: re.findall(r"kind:\s*(KIND_\w+)", path.read_text()) for path in configs}
+    assert configs and all(found == ["KIND_CPU"] for found in kinds.values()), kinds
+    # A reservation would idle the GPU and stop compose on hosts without the NVIDIA toolkit (README:
+    # "Running on a GPU host" says how to opt in once models are KIND_GPU).
+    assert "deploy" not in SERVICES["triton"]
+    assert "# deploy:" in (ROOT / "docker-compose.yml").read_text()
