@@ -21,9 +21,16 @@ def decode(content: bytes) -> np.ndarray:
 
 def draw_polygon(image: np.ndarray, polygon: Sequence[tuple[float, float]], color=AMBER) -> None:
     pts = np.array([[round(x), round(y)] for x, y in polygon], dtype=np.int32)
-    overlay = image.copy()
-    cv2.fillPoly(overlay, [pts], color)
-    cv2.addWeighted(overlay, 0.18, image, 0.82, 0, dst=image)
+    # Blend only the polygon's bounding box, not the whole frame (the same picture, a fraction of
+    # the work on a large frame with a small zone).
+    height, width = image.shape[:2]
+    x0, y0 = max(0, int(pts[:, 0].min())), max(0, int(pts[:, 1].min()))
+    x1, y1 = min(width, int(pts[:, 0].max()) + 1), min(height, int(pts[:, 1].max()) + 1)
+    if x1 > x0 and y1 > y0:
+        region = image[y0:y1, x0:x1]
+        overlay = region.copy()
+        cv2.fillPoly(overlay, [pts - np.array([x0, y0], dtype=np.int32)], color)
+        cv2.addWeighted(overlay, 0.18, region, 0.82, 0, dst=region)
     cv2.polylines(image, [pts], isClosed=True, color=color, thickness=2)
 
 
