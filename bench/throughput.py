@@ -187,23 +187,30 @@ def rss_mb(pid: int) -> float:
     return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
 
 
-def chart(results: dict, path: Path) -> None:
-    """Grouped bars of platform / direct throughput per case and concurrency, with the issue's
-    targets as dashed lines, drawn with Pillow."""
+# Issue 14's targets, drawn as dashed lines: the batch path (cheap ≥ 0.5, detector ≥ 0.9) and the
+# detector's single requests at concurrency 16 (≥ 0.85); OCR is bound by the model (≈ 1).
+TARGETS = {"cheap": 0.5, "detector": 0.9, "ocr": 0.95}
+
+
+def chart(results: dict, path: Path, batches: dict | None = None) -> None:
+    """Grouped bars of platform / direct throughput per case: single requests at each concurrency
+    and the batch path, with the targets as dashed lines, drawn with Pillow."""
+    batches = batches or {}
     cases = list(results)
     concurrencies = sorted({int(c) for case in results.values() for c in case})
+    series = [f"concurrency {c}" for c in concurrencies] + (["batch path"] if batches else [])
     width, height, left, bottom, top = 900, 440, 70, 50, 70
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
     font = ImageFont.load_default()
     plot_h = height - bottom - top
-    draw.text((left, 10), "Platform / direct Triton throughput (1.0 = no loss); dashed: targets at concurrency 16",
+    draw.text((left, 10), "Platform / direct Triton throughput (1.0 = no loss); dashed: the batch-path targets",
               fill="black", font=font)
-    colours = [(11, 92, 173), (240, 150, 40), (60, 160, 90)]
-    for j, conc in enumerate(concurrencies):  # legend in its own row above the plot
+    colours = [(11, 92, 173), (240, 150, 40), (60, 160, 90), (150, 60, 160)]
+    for j, name in enumerate(series):  # legend in its own row above the plot
         x = left + 170 * j
-        draw.rectangle([x, 34, x + 10, 44], fill=colours[j % 3])
-        draw.text((x + 15, 32), f"concurrency {conc}", fill="black", font=font)
+        draw.rectangle([x, 34, x + 10, 44], fill=colours[j % 4])
+        draw.text((x + 15, 32), name, fill="black", font=font)
 
     def y_of(value: float) -> float:
         return height - bottom - min(1.2, value) / 1.2 * plot_h
@@ -212,16 +219,18 @@ def chart(results: dict, path: Path) -> None:
         draw.line([(left, y_of(frac)), (width - 20, y_of(frac))], fill=(220, 220, 220))
         draw.text((10, y_of(frac) - 6), f"{frac:.2f}", fill="black", font=font)
     group_w = (width - left - 40) / len(cases)
-    bar_w = group_w / (len(concurrencies) + 1)
+    bar_w = group_w / (len(series) + 1)
     for i, case in enumerate(cases):
-        target = 0.5 if case.startswith("cheap") else 0.95
+        target = TARGETS.get(case.split()[0], 0.95)
         gx = left + i * group_w
         for x in range(int(gx), int(gx + group_w - bar_w / 2), 8):
             draw.line([(x, y_of(target)), (x + 4, y_of(target))], fill=(200, 30, 30))
-        for j, conc in enumerate(concurrencies):
-            ratio = results[case][str(conc)]["ratio"]
+        ratios = [results[case][str(conc)]["ratio"] for conc in concurrencies]
+        if batches:
+            ratios.append(batches[case]["ratio"] if case in batches else 0.0)
+        for j, ratio in enumerate(ratios):
             x0 = gx + j * bar_w + bar_w / 2
-            draw.rectangle([x0, y_of(ratio), x0 + bar_w * 0.9, height - bottom], fill=colours[j % 3])
+            draw.rectangle([x0, y_of(ratio), x0 + bar_w * 0.9, height - bottom], fill=colours[j % 4])
             draw.text((x0, y_of(ratio) - 12), f"{ratio:.2f}", fill="black", font=font)
         draw.text((gx + 10, height - bottom + 8), case, fill="black", font=font)
     img.save(path)
@@ -292,6 +301,43 @@ def running_platform(*, worker_pool: str = "threads", worker_concurrency: int = 
             REDIS_PROC.terminate()
 
 
+TABLE_START, TABLE_END = "<!-- throughput-table -->", "<!-- /throughput-table -->"
+
+
+def markdown_table(report: dict) -> str:
+    """The results as the table docs/performance.md shows (between its markers)."""
+    lines = ["| case | path | direct /s | platform /s | ratio | platform p50 ms | added p50 ms "
+             "| platform CPU ms / input (web, worker, PostgreSQL, Redis) | Triton CPU ms |",
+             "|---|---|--:|--:|--:|--:|--:|---|--:|"]
+    for label, rows in report["results"].items():
+        for conc, row in rows.items():
+            cpu = row["cpu_ms_per_request"]
+            lines.append(
+                f"| {label} | c={conc} | {row['direct']['throughput_rps']:.1f} "
+                f"| {row['platform']['throughput_rps']:.1f} "
+                f"| **{row['ratio']:.2f}** | {row['platform']['p50_ms']:.1f} | {row['added_p50_ms']:+.1f} "
+                f"| **{row['platform_cpu_ms_per_request']:.1f}** ({cpu.get('web', 0):.1f}, {cpu.get('worker', 0):.1f}, "
+                f"{cpu.get('postgres', 0):.1f}, {cpu.get('redis', 0):.1f}) | {cpu.get('triton', 0):.1f} |")
+        batch = report.get("batch", {}).get(label)
+        if batch:
+            cpu = batch["cpu_ms_per_input"]
+            lines.append(
+                f"| {label} | batch of {batch['batch_size']} | {batch['direct']['throughput_rps']:.1f} (c=16) "
+                f"| {batch['inputs_per_s']:.1f} | **{batch['ratio']:.2f}** | {batch['batch']['p50_ms']:.0f} a call | "
+                f"| **{batch['platform_cpu_ms_per_input']:.1f}** ({cpu.get('web', 0):.1f}, {cpu.get('worker', 0):.1f}, "
+                f"{cpu.get('postgres', 0):.1f}, {cpu.get('redis', 0):.1f}) | {cpu.get('triton', 0):.1f} |")
+    return "\n".join(lines)
+
+
+def write_markdown(report: dict, path: Path) -> None:
+    text = path.read_text()
+    head, found, rest = text.partition(TABLE_START)
+    if not found:
+        raise SystemExit(f"{path} has no {TABLE_START} marker")
+    _, _, tail = rest.partition(TABLE_END)
+    path.write_text(f"{head}{TABLE_START}\n{markdown_table(report)}\n{TABLE_END}{tail}")
+
+
 def measure_batch(args, meter, session, web_port, label, slug, field, raw, content, direct) -> dict:
     """The batch path beside direct Triton at concurrency 16, interleaved: inputs per second and CPU
     per input. ``--batch-concurrency`` batch calls are in flight at once."""
@@ -346,9 +392,13 @@ def main() -> None:
                         help="batch calls in flight on the batch path (0: skip the batch path)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--chart-only", type=Path, metavar="JSON", help="redraw the chart of an earlier run")
+    parser.add_argument("--markdown", type=Path, help="replace the results table between the markers in this file")
     args = parser.parse_args()
     if args.chart_only:
-        chart(json.loads(args.chart_only.read_text())["results"], args.chart_only.with_suffix(".png"))
+        report = json.loads(args.chart_only.read_text())
+        chart(report["results"], args.chart_only.with_suffix(".png"), report.get("batch"))
+        if args.markdown:
+            write_markdown(report, args.markdown)
         return
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -423,8 +473,10 @@ def main() -> None:
                   "requests": args.requests, "rounds": args.rounds, "rss_mb": memory, "results": results,
                   "batch": batches}
         (args.out / "throughput.json").write_text(json.dumps(report, indent=2))
-        chart(results, args.out / "throughput.png")
+        chart(results, args.out / "throughput.png", batches)
         print(f"wrote {args.out / 'throughput.json'} and {args.out / 'throughput.png'}")
+        if args.markdown:
+            write_markdown(report, args.markdown)
 
 
 if __name__ == "__main__":
