@@ -17,7 +17,7 @@ from services.accounts.models import Bureau, Membership
 from services.accounts.services import bureau_upsert, member_upsert
 from services.catalog.models import Scenario
 from services.inference.models import InferenceRequest
-from services.inference.signals import requests_finished
+from services.inference.services import announce_finished
 from services.sources.models import Source
 from tests.conftest import PASSWORD
 
@@ -66,8 +66,8 @@ def jpeg(label: str) -> bytes:
 
 @pytest.fixture
 def alert():
-    """A finished request whose rule fired, announced as the worker announces it (``requests_finished``),
-    so that the real receivers record the event and meter the usage."""
+    """A finished request whose rule fired, announced as the worker announces it (``announce_finished``:
+    events, the notice, then metering), so that the real receivers record the event and meter the usage."""
 
     def make(bureau, *, slug: str = "crowd-gathering", source: str = "", snapshot: bool = False,
              text: str = "", compute_ms: float = 40.0) -> InferenceRequest:
@@ -82,7 +82,7 @@ def alert():
         )
         if snapshot:
             request.annotated_image.save(f"{request.pk}.jpg", ContentFile(jpeg(slug)), save=True)
-        requests_finished.send(sender=InferenceRequest, requests=[request])
+        announce_finished([request])
         return request
 
     return make
