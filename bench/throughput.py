@@ -74,6 +74,7 @@ from services.catalog.services import entitlement_upsert  # noqa: E402
 from services.inference import pipelines, triton  # noqa: E402
 from services.inference.models import InferenceRequest  # noqa: E402
 from services.inference.tritonserver import LocalTritonServer, free_port  # noqa: E402
+from services.reports.services import usage_meter_missed  # noqa: E402
 
 EXAMPLES = ROOT / "services" / "catalog" / "data" / "examples"
 # Inputs per call on the batch path (POST /api/v1/requests/batch), by the first word of the label.
@@ -246,6 +247,7 @@ def running_platform(*, worker_pool: str = "threads", worker_concurrency: int = 
     # Work an earlier, interrupted run left waiting would be counted against this run: close it.
     InferenceRequest.objects.filter(status__in=("queued", "running")).update(
         status="failed", error_code="bench_reset", error_message="left waiting by an earlier bench run")
+    usage_meter_missed()  # closed by hand, not by a worker: metered by the platform's catch-up, as beat would
     # Earlier runs grew the tables faster than autovacuum re-plans: give the planner today's statistics.
     from django.db import connection
 
