@@ -338,18 +338,25 @@ def inference_requests_drain(*, scenario_id, tier: str, limit: int | None = None
     limit = limit or settings.CITYAI_WORKER_BATCH_SIZE
     deadline = time.monotonic() + settings.CITYAI_DRAIN_MAX_SECONDS
     ran = 0
+    token, claimed = _claim_due(scenario_id, tier, limit)
     while True:
-        token, claimed = _claim_due(scenario_id, tier, limit)
         if not claimed:
+            # Nothing due: from now on submits announce themselves; one more claim catches a row
+            # committed just before the marker went.
             drain_idle(scenario_id=scenario_id, tier=tier)
             token, claimed = _claim_due(scenario_id, tier, limit)
             if not claimed:
                 return ran
             drain_busy(scenario_id=scenario_id, tier=tier)
-        if len(claimed) >= limit:
+        full = len(claimed) >= limit
+        if full:
             enqueue_drain(scenario_id=scenario_id, tier=tier, force=True)
         _execute(claimed, token, announce_retries=True)
         ran += len(claimed)
         if time.monotonic() > deadline:
             enqueue_drain(scenario_id=scenario_id, tier=tier, force=True)  # hand over; time limits stay far
             return ran
+        if full:
+            token, claimed = _claim_due(scenario_id, tier, limit)
+        else:  # a part batch emptied the queue a moment ago: go straight to the idle check
+            token, claimed = None, []
