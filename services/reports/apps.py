@@ -7,5 +7,5 @@ class ReportsConfig(AppConfig):
     verbose_name = "Usage reports"
 
     def ready(self) -> None:
-        # Metering listens to inference's requests_noticed; inference never imports reports.
+        # Metering listens to inference's requests_finished; inference never imports reports.
         from services.reports import receivers  # noqa: F401

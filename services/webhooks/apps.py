@@ -7,7 +7,7 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
-        # Webhooks listen to inference's requests_noticed; inference never imports webhooks.
+        # Webhooks listen to inference's requests_finished; inference never imports webhooks.
         from services.core import configcache
         from services.webhooks import receivers  # noqa: F401
         from services.webhooks.models import Webhook

@@ -1,4 +1,4 @@
-"""Webhooks subscribe to inference's ``requests_noticed`` and events' ``event_changed`` (both sent after
+"""Webhooks subscribe to inference's ``requests_finished`` and events' ``event_changed`` (both sent after
 the commit); neither app imports this one."""
 
 import logging
@@ -11,7 +11,7 @@ from services.core import configcache
 from services.events.models import Event
 from services.events.signals import CHANGES, event_changed
 from services.inference.models import InferenceRequest
-from services.inference.signals import requests_noticed
+from services.inference.signals import requests_finished
 from services.webhooks.models import Webhook
 from services.webhooks.services import webhook_event_emit, webhook_event_register
 
@@ -44,7 +44,7 @@ def _clients_with_webhooks() -> frozenset:
     ))
 
 
-@receiver(requests_noticed, dispatch_uid="webhooks_requests_finished")
+@receiver(requests_finished, dispatch_uid="webhooks_requests_finished")
 def _requests_finished(sender, requests, **kwargs) -> None:
     clients = _clients_with_webhooks()
     for request in requests:

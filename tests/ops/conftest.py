@@ -66,8 +66,8 @@ def jpeg(label: str) -> bytes:
 
 @pytest.fixture
 def alert():
-    """A finished request whose rule fired, announced as the worker announces it (``announce_finished``:
-    events, the notice, then metering), so that the real receivers record the event and meter the usage."""
+    """A finished request whose rule fired, announced as the worker announces it
+    (``announce_finished``), so that the real receivers record the event and meter the usage."""
 
     def make(bureau, *, slug: str = "crowd-gathering", source: str = "", snapshot: bool = False,
              text: str = "", compute_ms: float = 40.0) -> InferenceRequest:

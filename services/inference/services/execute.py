@@ -37,7 +37,7 @@ from services.inference.models import InferenceRequest
 from services.inference.notify import publish_finished
 from services.inference.selectors import inference_request_history
 from services.inference.services.enqueue import drain_busy, drain_idle, enqueue_drain
-from services.inference.signals import requests_finished, requests_noticed
+from services.inference.signals import requests_finished
 
 logger = logging.getLogger(__name__)
 Status = InferenceRequest.Status
@@ -276,20 +276,17 @@ def _finish(token: uuid.UUID, done: list[tuple[InferenceRequest, dict[str, Any]]
 
 
 def announce_finished(requests: list[InferenceRequest]) -> None:
-    """What a caller must find when it sees the result (events) is recorded first, then waiting API
-    calls are woken, then the bookkeeping nobody waits for (metering, webhooks) runs: a caller waits
-    for one round of receivers, not three. Receivers get the finished rows as recorded, so that none
-    of them needs to read them again."""
+    """Subscribers (events, metering, webhooks) first; waiting API calls are woken last, so that a
+    caller who sees the result also sees everything recorded about it (and a test that ends with the
+    answer leaves no worker still writing). Subscribers get the finished rows as recorded, so that
+    none of them needs to read them again."""
     if not requests:
         return
     # One failing subscriber must not keep the others (or the waiting callers) from hearing of it.
-    for signal in (requests_finished, None, requests_noticed):
-        if signal is None:
-            publish_finished([r.pk for r in requests])
-            continue
-        for receiver, result in signal.send_robust(sender=InferenceRequest, requests=requests):
-            if isinstance(result, Exception):
-                logger.error("%d requests: %s failed: %r", len(requests), receiver, result)
+    for receiver, result in requests_finished.send_robust(sender=InferenceRequest, requests=requests):
+        if isinstance(result, Exception):
+            logger.error("%d requests: %s failed on requests_finished: %r", len(requests), receiver, result)
+    publish_finished([r.pk for r in requests])
 
 
 def _release_for_retry(run: _Run, token: uuid.UUID) -> bool:
