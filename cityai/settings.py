@@ -212,6 +212,12 @@ CITYAI_SOURCES_IDLE_PULL_SECONDS = env_float("CITYAI_SOURCES_IDLE_PULL_SECONDS",
 CITYAI_SOURCES_CLAIM_SECONDS = env_float("CITYAI_SOURCES_CLAIM_SECONDS", 120.0)
 # A push-only source (drone, patrol phone, sensor) that has not pushed for this long is offline.
 CITYAI_SOURCES_PUSH_SILENCE_SECONDS = env_int("CITYAI_SOURCES_PUSH_SILENCE_SECONDS", 900)
+# RTSP sources whose shortest binding interval is at most this keep their stream open (one reader
+# per source and worker process, docs/cameras.md); at most this many readers per process; a reader
+# nobody asked for a frame this long closes itself.
+CITYAI_SOURCES_KEEP_OPEN_SECONDS = env_float("CITYAI_SOURCES_KEEP_OPEN_SECONDS", 30.0)
+CITYAI_SOURCES_STREAMS_MAX = env_int("CITYAI_SOURCES_STREAMS_MAX", 64)
+CITYAI_SOURCES_STREAM_IDLE_SECONDS = env_float("CITYAI_SOURCES_STREAM_IDLE_SECONDS", 120.0)
 # file:// sources (recorded videos played as cameras) must lie under this folder.
 CITYAI_SOURCES_VIDEO_ROOT = Path(env_str("CITYAI_SOURCES_VIDEO_ROOT", str(VAR_DIR / "videos")))
 # Device pushes per source and minute (0 = no limit); pushed capture times older than this are refused.
