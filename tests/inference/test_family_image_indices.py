@@ -357,8 +357,9 @@ def test_image_index_refuses_unknown_indices(run_scenario):
 @db
 def test_open_burning_by_colour_then_flicker(run_scenario):
     # By default flame colour alone never alerts: without a source there is no flicker to see.
-    refused = run_scenario("open-burning", image=example("lawn-open-burning.jpg"))
-    assert refused.status == "failed" and "flicker" in refused.error_message
+    with pytest.raises(ApplicationError, match="flicker") as refused:
+        run_scenario("open-burning", image=example("lawn-open-burning.jpg"))
+    assert refused.value.code == "source_required"  # refused at submit, before it is queued
     colour_only = {"require_flicker": False}
     burning = run_scenario("open-burning", image=example("lawn-open-burning.jpg"), params=colour_only)
     assert burning.status == "succeeded", burning.error_message

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from services.core.errors import ApplicationError
 from services.inference.pipelines import PastRequest
 from services.inference.pipelines.change_over_time import is_new_change
 from tests.frames import growing_dump_frames, quiet_site_frames
@@ -84,5 +85,6 @@ def test_a_quiet_site_and_another_camera_stay_quiet(run_scenario):
 @pytest.mark.triton
 @pytest.mark.django_db
 def test_change_over_time_needs_a_source(run_scenario):
-    row = run_scenario("dumping-site-growth", image=quiet_site_frames(1).frames[0])
-    assert row.status == "failed" and row.error_code == "invalid_input" and "source" in row.error_message
+    with pytest.raises(ApplicationError, match="send a 'source'") as refused:
+        run_scenario("dumping-site-growth", image=quiet_site_frames(1).frames[0])
+    assert refused.value.code == "source_required" and refused.value.status == 400  # refused before queueing

@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from services.core.errors import ApplicationError
 from services.inference.pipelines.fall_from_pose import assess
 from services.inference.pipelines.plate_dwell import continue_stays
 from services.inference.pipelines.primitives import Pose, normalize_plate, pose_input_size
@@ -174,8 +175,6 @@ def test_site_entry_log_records_every_plate_and_alerts_only_off_the_list(run_sce
 @triton
 @db
 def test_a_malformed_list_entry_is_refused_at_submit(run_scenario):
-    from services.core.errors import ApplicationError
-
     with pytest.raises(ApplicationError, match="not plate numbers"):
         run_scenario("wanted-vehicle-watchlist", image=car_with_plate("粤B·12345"), params={"plates": ["粤B"]})
 
@@ -209,8 +208,9 @@ def test_illegal_parking_by_plate_fires_once_per_stay_and_per_camera(run_scenari
 @triton
 @db
 def test_plate_dwell_needs_a_source(run_scenario):
-    row = run_scenario("illegal-parking-by-plate", image=car_with_plate("粤B·12345"))
-    assert row.status == "failed" and row.error_code == "invalid_input" and "source" in row.error_message
+    with pytest.raises(ApplicationError, match="send a 'source'") as refused:
+        run_scenario("illegal-parking-by-plate", image=car_with_plate("粤B·12345"))
+    assert refused.value.code == "source_required" and refused.value.status == 400  # refused before queueing
 
 
 # --- privacy masking ------------------------------------------------------------------------------

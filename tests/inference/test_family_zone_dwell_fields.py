@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from PIL import Image
 
+from services.core.errors import ApplicationError
 from services.inference.pipelines.dwell import continue_tracks, iou
 from services.inference.pipelines.ocr_fields import find_uscc, parse_fields, uscc_is_valid
 from tests.images import example, poster
@@ -113,8 +114,9 @@ def test_loitering_fires_when_the_zone_stays_occupied(run_scenario):
 
 
 def test_dwell_needs_a_source(run_scenario):
-    row = run_scenario("loitering", image=example("crowd.jpg"))
-    assert row.status == "failed" and row.error_code == "invalid_input" and "source" in row.error_message
+    with pytest.raises(ApplicationError, match="send a 'source'") as refused:
+        run_scenario("loitering", image=example("crowd.jpg"))
+    assert refused.value.code == "source_required" and refused.value.status == 400  # refused before queueing
 
 
 # --- document fields ----------------------------------------------------------------------------

@@ -122,17 +122,26 @@ class Context:
 class Family:
     run: Pipeline
     check_params: Callable[[dict[str, Any]], None] | None = None
+    needs_source: Callable[[dict[str, Any]], str | None] | None = None
+
+
+def follows_one_camera(what: str = "follows one camera over time") -> Callable[[dict[str, Any]], str]:
+    """``needs_source`` for a family that always compares a frame with earlier ones of its source."""
+    return lambda params: what
 
 
 def register(
-    name: str, *, check_params: Callable[[dict[str, Any]], None] | None = None
+    name: str, *, check_params: Callable[[dict[str, Any]], None] | None = None,
+    needs_source: Callable[[dict[str, Any]], str | None] | None = None,
 ) -> Callable[[Pipeline], Pipeline]:
-    """Register a rule family; ``check_params`` may refuse params (``ValueError``) at submit time."""
+    """Register a rule family; ``check_params`` may refuse params (``ValueError``) at submit time, and
+    ``needs_source(params)`` says why these params need a ``source`` (None: they do not), so that a
+    request without one is refused at submit (400) instead of failing in the worker."""
 
     def decorate(func: Pipeline) -> Pipeline:
         if name in _REGISTRY:
             raise ValueError(f"pipeline {name!r} registered twice")
-        _REGISTRY[name] = Family(func, check_params)
+        _REGISTRY[name] = Family(func, check_params, needs_source)
         return func
 
     return decorate

@@ -14,7 +14,7 @@ without alerting; once a frame of the source compares unchanged (the site has be
 ``compare_after_s``), the next change alerts again. A removal is a change too.
 """
 
-from services.inference.pipelines import Context, Item, Outcome, PastRequest, drawing, register
+from services.inference.pipelines import Context, Item, Outcome, PastRequest, drawing, follows_one_camera, register
 from services.inference.pipelines.image_indices import CHANGE_INDICES, _annotate
 from services.inference.pipelines.primitives import ImageIndices, image_indices
 
@@ -34,7 +34,7 @@ def _baseline(ctx: Context, params: dict) -> tuple[PastRequest | None, bytes | N
     return None, None
 
 
-@register("change_over_time")
+@register("change_over_time", needs_source=follows_one_camera("compares frames of one camera over time"))
 def change_over_time(ctx: Context, item: Item) -> Outcome:
     params = item.params
     ctx.require_source("compares frames of one camera over time")

@@ -11,7 +11,7 @@ frame where its dwell reaches ``min_dwell_s``; the tracks travel in the result t
 
 from datetime import datetime
 
-from services.inference.pipelines import Context, Item, Outcome, drawing, register
+from services.inference.pipelines import Context, Item, Outcome, drawing, follows_one_camera, register
 from services.inference.pipelines.zone import check_classes, objects_in_zone
 
 
@@ -65,7 +65,7 @@ def continue_tracks(
     return tracks
 
 
-@register("dwell_in_zone", check_params=check_classes)
+@register("dwell_in_zone", check_params=check_classes, needs_source=follows_one_camera())
 def dwell_in_zone(ctx: Context, item: Item) -> Outcome:
     params = item.params
     ctx.require_source()

@@ -363,11 +363,14 @@ def fire_verdict(colour: bool, variation: float | None, params: dict) -> tuple[b
     return not (params["require_flicker"] or params["suppress_steady"]), steady
 
 
-@register("fire_colour")
+FLICKER_NEEDS_SOURCE = "tells a flame from flame-coloured things by its flicker over frames of one camera"
+
+
+@register("fire_colour", needs_source=lambda params: FLICKER_NEEDS_SOURCE if params.get("require_flicker") else None)
 def fire_colour(ctx: Context, item: Item) -> Outcome:
     params = item.params
     if params["require_flicker"]:  # flame colour alone also fires on orange paint, signs and lamps
-        ctx.require_source("tells a flame from flame-coloured things by its flicker over frames of one camera")
+        ctx.require_source(FLICKER_NEEDS_SOURCE)
     image = drawing.decode(item.content)
     result = image_indices(ctx, item.content, want=["fire_fraction"], roi=params["roi"])
     fraction = result.values["fire_fraction"] or 0.0

@@ -10,7 +10,7 @@ without alerting again.
 
 from datetime import datetime
 
-from services.inference.pipelines import Context, Item, Outcome, PastRequest, drawing, register
+from services.inference.pipelines import Context, Item, Outcome, PastRequest, drawing, follows_one_camera, register
 from services.inference.pipelines.plate_watchlist import draw_plate, plate_dict, plates_in_zone
 
 HISTORY_LIMIT = 200
@@ -42,7 +42,7 @@ def continue_stays(previous: dict[str, dict], current: list[str], *, now: dateti
     return stays
 
 
-@register("plate_dwell")
+@register("plate_dwell", needs_source=follows_one_camera())
 def plate_dwell(ctx: Context, item: Item) -> Outcome:
     params = item.params
     ctx.require_source()

@@ -14,7 +14,7 @@ again. The tracks travel in each result to the next frame.
 import math
 from datetime import datetime
 
-from services.inference.pipelines import Context, Item, Outcome, drawing, register
+from services.inference.pipelines import Context, Item, Outcome, drawing, follows_one_camera, register
 from services.inference.pipelines.dwell import match_to_tracks
 from services.inference.pipelines.geometry import denormalize, foot_point, point_in_polygon
 from services.inference.pipelines.primitives import detect_objects
@@ -74,7 +74,7 @@ def follow_objects(
     return tracks
 
 
-@register("unattended_object", check_params=check_classes)
+@register("unattended_object", check_params=check_classes, needs_source=follows_one_camera())
 def unattended_object(ctx: Context, item: Item) -> Outcome:
     params = item.params
     ctx.require_source()

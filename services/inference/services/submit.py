@@ -63,6 +63,16 @@ def _check_source(source: str) -> str:
     return source
 
 
+def _check_source_needed(scenario: Scenario, item: "SubmitItem") -> None:
+    needs = pipelines.get(scenario.pipeline).needs_source
+    reason = needs(item.params) if needs is not None and not item.source else None
+    if reason:
+        raise ApplicationError(
+            f"Scenario {scenario.slug!r} {reason}: send a 'source' (the camera or device id) with each input.",
+            code="source_required",
+        )
+
+
 def _check_idempotency_key(key: str | None) -> str | None:
     if key is None:
         return None
@@ -148,6 +158,7 @@ def inference_requests_submit(*, actor: Actor, scenario_slug: str, items: list[S
             else:
                 item.params = scenario_params_resolve(scenario=scenario, params=item.params)
             item.source = _check_source(item.source)
+            _check_source_needed(scenario, item)
             check_captured_at(item.captured_at)
         except ApplicationError as exc:
             item.error = exc
