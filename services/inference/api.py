@@ -158,8 +158,8 @@ def _text_upload(upload, where: str) -> str:
     return decode_text(_read_upload(upload), charset=upload.charset, where=where)
 
 
-def read_submission(data, files) -> tuple[str, object, inputs.CheckedInput]:
-    """Pull (scenario slug, params, checked input) out of a JSON or multipart body."""
+def _scenario_slug(data) -> str:
+    """The body's scenario slug (stripped), or a 400 that says what is missing."""
     if not hasattr(data, "get"):
         raise ApplicationError("The body must be a JSON object (or a multipart form).", code="invalid_body")
     scenario = data.get("scenario")
@@ -167,6 +167,12 @@ def read_submission(data, files) -> tuple[str, object, inputs.CheckedInput]:
         raise ApplicationError("scenario is required (a scenario slug, see GET /api/v1/scenarios).",
                                code="missing_scenario")
     inputs.reject_nul(scenario, "scenario")
+    return scenario.strip()
+
+
+def read_submission(data, files) -> tuple[str, object, inputs.CheckedInput]:
+    """Pull (scenario slug, params, checked input) out of a JSON or multipart body."""
+    scenario = _scenario_slug(data)
     params = _json_field(data.get("params"), "params") if data.get("params") not in (None, "") else None
     given = [name for name in ("image", "file", "audio", "text", "series", "image_base64", "audio_base64")
              if name in files or data.get(name) not in (None, "")]
@@ -194,7 +200,7 @@ def read_submission(data, files) -> tuple[str, object, inputs.CheckedInput]:
         checked = inputs.check_series(parse_series_text(_text_upload(files["series"], "the series file")))
     else:
         checked = inputs.check_series(_json_field(data["series"], "series"))
-    return scenario.strip(), params, checked
+    return scenario, params, checked
 
 
 _INPUT_FIELDS = ("image_base64", "audio_base64", "text", "series")
@@ -231,13 +237,7 @@ def read_batch(data, files) -> tuple[str, list[SubmitItem]]:
     multipart form (``scenario``, ``params``, files under ``images`` or ``audio``, and optionally
     ``items``: a JSON list of per-file ``source``/``params``/``captured_at``). An item whose input
     cannot be read carries its error and is refused alone."""
-    if not hasattr(data, "get"):
-        raise ApplicationError("The body must be a JSON object (or a multipart form).", code="invalid_body")
-    scenario = data.get("scenario")
-    if not isinstance(scenario, str) or not scenario.strip():
-        raise ApplicationError("scenario is required (a scenario slug, see GET /api/v1/scenarios).",
-                               code="missing_scenario")
-    inputs.reject_nul(scenario, "scenario")
+    scenario = _scenario_slug(data)
     default_params = _json_field(data.get("params"), "params") if data.get("params") not in (None, "") else None
     uploads = files.getlist("images") or files.getlist("image") or files.getlist("audio") if files else []
     raw_items = _json_field(data.get("items"), "items") if data.get("items") not in (None, "") else []
@@ -269,7 +269,7 @@ def read_batch(data, files) -> tuple[str, list[SubmitItem]]:
         except ApplicationError as exc:
             item.error = exc
         items.append(item)
-    return scenario.strip(), items
+    return scenario, items
 
 
 def _wait_seconds(request) -> float:
