@@ -6,11 +6,11 @@ from celery.signals import worker_ready
 
 
 @shared_task(name="services.inference.tasks.drain_requests")
-def drain_requests(scenario_id: int, tier: str) -> int:
+def drain_requests(scenario_id: int, tier: str, counted: bool = False) -> int:
     """Run the due requests of one scenario and tier, a batch at a time."""
     from services.inference.services import inference_requests_drain
 
-    return inference_requests_drain(scenario_id=scenario_id, tier=tier)
+    return inference_requests_drain(scenario_id=scenario_id, tier=tier, counted=counted)
 
 
 @shared_task(bind=True, name="services.inference.tasks.run_inference_request", max_retries=None)

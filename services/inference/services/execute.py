@@ -36,7 +36,7 @@ from services.inference import pipelines, triton
 from services.inference.models import InferenceRequest
 from services.inference.notify import publish_finished
 from services.inference.selectors import inference_request_history
-from services.inference.services.enqueue import drain_busy, drain_idle, enqueue_drain
+from services.inference.services.enqueue import drain_alive, drain_leaving, drain_staying, enqueue_drain
 from services.inference.signals import requests_finished
 
 logger = logging.getLogger(__name__)
@@ -327,33 +327,43 @@ def inference_request_execute(*, request_id) -> ExecuteOutcome:
     return ExecuteOutcome(retry_in=_execute(claimed, token, announce_retries=False))
 
 
-def inference_requests_drain(*, scenario_id, tier: str, limit: int | None = None) -> int:
+def inference_requests_drain(*, scenario_id, tier: str, limit: int | None = None, counted: bool = True) -> int:
     """Claim and run due requests of one scenario and tier, ``limit`` at a time, until none is due
     (or ``CITYAI_DRAIN_MAX_SECONDS`` pass, when another drain takes over); returns how many ran.
 
-    A full batch asks for a second drain, so that other workers (or pool threads) share the load."""
+    ``counted``: whether the message that started it was counted as announced (see ``enqueue``); a
+    delayed one joins the count when it starts. A full batch asks for another drain to help."""
     limit = limit or settings.CITYAI_WORKER_BATCH_SIZE
+    if not counted:
+        drain_staying(scenario_id=scenario_id, tier=tier)
     deadline = time.monotonic() + settings.CITYAI_DRAIN_MAX_SECONDS
-    ran = 0
-    token, claimed = _claim_due(scenario_id, tier, limit)
-    while True:
-        if not claimed:
-            # Nothing due: from now on submits announce themselves; one more claim catches a row
-            # committed just before the marker went.
-            drain_idle(scenario_id=scenario_id, tier=tier)
-            token, claimed = _claim_due(scenario_id, tier, limit)
+    ran, holding = 0, True
+    try:
+        token, claimed = _claim_due(scenario_id, tier, limit)
+        while True:
             if not claimed:
+                # Nothing due: leave the count, then claim once more to catch a row committed by a
+                # submit that saw this drain still counted.
+                drain_leaving(scenario_id=scenario_id, tier=tier)
+                holding = False
+                token, claimed = _claim_due(scenario_id, tier, limit)
+                if not claimed:
+                    return ran
+                drain_staying(scenario_id=scenario_id, tier=tier)
+                holding = True
+            full = len(claimed) >= limit
+            if full:
+                enqueue_drain(scenario_id=scenario_id, tier=tier, force=True)
+            _execute(claimed, token, announce_retries=True)
+            ran += len(claimed)
+            drain_alive(scenario_id=scenario_id, tier=tier)
+            if time.monotonic() > deadline:
+                enqueue_drain(scenario_id=scenario_id, tier=tier, force=True)  # hand over; time limits stay far
                 return ran
-            drain_busy(scenario_id=scenario_id, tier=tier)
-        full = len(claimed) >= limit
-        if full:
-            enqueue_drain(scenario_id=scenario_id, tier=tier, force=True)
-        _execute(claimed, token, announce_retries=True)
-        ran += len(claimed)
-        if time.monotonic() > deadline:
-            enqueue_drain(scenario_id=scenario_id, tier=tier, force=True)  # hand over; time limits stay far
-            return ran
-        if full:
-            token, claimed = _claim_due(scenario_id, tier, limit)
-        else:  # a part batch emptied the queue a moment ago: go straight to the idle check
-            token, claimed = None, []
+            if full:
+                token, claimed = _claim_due(scenario_id, tier, limit)
+            else:  # a part batch emptied the queue a moment ago: go straight to the idle check
+                token, claimed = None, []
+    finally:
+        if holding:
+            drain_leaving(scenario_id=scenario_id, tier=tier)
