@@ -140,7 +140,8 @@ CITYAI_MAX_BATCH_ITEMS = env_int("CITYAI_MAX_BATCH_ITEMS", 64)
 CITYAI_WORKER_BATCH_SIZE = env_int("CITYAI_WORKER_BATCH_SIZE", 32)
 CITYAI_WORKER_BATCH_THREADS = env_int("CITYAI_WORKER_BATCH_THREADS", 8)
 CITYAI_DRAIN_PENDING_MS = env_int("CITYAI_DRAIN_PENDING_MS", 2000)
-# Drains of one scenario and tier that may run side by side before submits stop announcing more.
+# Drains of one image or audio scenario and tier that may run side by side before submits stop
+# announcing more (series and text scenarios batch through one: services/inference/services/enqueue.py).
 CITYAI_DRAINS_PER_SCENARIO = env_int("CITYAI_DRAINS_PER_SCENARIO", 4)
 # A drain claims batch after batch until nothing is due, for at most this long, then hands over.
 CITYAI_DRAIN_MAX_SECONDS = env_float("CITYAI_DRAIN_MAX_SECONDS", 10.0)

@@ -42,9 +42,10 @@ def _fresh_process_caches():
 
     configcache.clear()
     cache.clear()
-    # Quota counters are keyed by entitlement id, which a new test database hands out again.
+    # Quota counters are keyed by entitlement id, drain counts by scenario id, which a new test
+    # database hands out again.
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL.replace("redis+socket://", "unix://"))
-    keys = list(client.scan_iter("cityai:quota:*"))
+    keys = list(client.scan_iter("cityai:quota:*")) + list(client.scan_iter("cityai:drains:*"))
     if keys:
         client.delete(*keys)
 

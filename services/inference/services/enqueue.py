@@ -53,11 +53,20 @@ def _script(name: str, source: str):
     return _scripts[name]
 
 
-def enqueue_drain(*, scenario_id, tier: str, countdown: float = 0, force: bool = False) -> None:
+def drains_for(scenario) -> int:
+    """How many drains of a scenario may run side by side. Frames and recordings go to heavy models,
+    where overlapping requests keep Triton busy: up to ``CITYAI_DRAINS_PER_SCENARIO``. Readings and
+    texts cost Triton little and the platform's bookkeeping most, which bigger batches make cheaper:
+    one drain (measured: docs/performance.md)."""
+    return settings.CITYAI_DRAINS_PER_SCENARIO if scenario.input_kind in ("image", "audio") else 1
+
+
+def enqueue_drain(*, scenario_id, tier: str, countdown: float = 0, force: bool = False,
+                  parallel: int | None = None) -> None:
     """Make sure a worker will drain the due rows of (scenario, tier): publish a drain message unless
-    ``CITYAI_DRAINS_PER_SCENARIO`` are already announced or running (they will find the rows). A
-    delayed drain (a retry's backoff) and a forced one (a running drain asking for help, or handing
-    over) are always published."""
+    ``parallel`` (``drains_for``; default ``CITYAI_DRAINS_PER_SCENARIO``) are already announced or
+    running (they will find the rows). A delayed drain (a retry's backoff) and a forced one (a
+    running drain asking for help, or handing over) are always published."""
     key = pending_key(scenario_id, tier)
     counted = False
     try:
@@ -67,8 +76,8 @@ def enqueue_drain(*, scenario_id, tier: str, countdown: float = 0, force: bool =
             client.pexpire(key, settings.CITYAI_DRAIN_PENDING_MS)
             counted = True
         elif not countdown:
-            if not _script("admit", _ADMIT_LUA)(keys=[key], args=[settings.CITYAI_DRAINS_PER_SCENARIO,
-                                                                 settings.CITYAI_DRAIN_PENDING_MS]):
+            limit = parallel or settings.CITYAI_DRAINS_PER_SCENARIO
+            if not _script("admit", _ADMIT_LUA)(keys=[key], args=[limit, settings.CITYAI_DRAIN_PENDING_MS]):
                 return
             counted = True
     except redis.RedisError:

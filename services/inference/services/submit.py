@@ -26,7 +26,7 @@ from services.core.errors import ApplicationError, Conflict, PermissionDenied, T
 from services.inference import pipelines
 from services.inference.inputs import CheckedInput, reject_nul
 from services.inference.models import InferenceRequest
-from services.inference.services.enqueue import enqueue_drain
+from services.inference.services.enqueue import drains_for, enqueue_drain
 from services.inference.services.quota import admit, release_quota
 
 
@@ -234,7 +234,8 @@ def _store(*, actor, scenario, entitlement, tier, now, items: list[SubmitItem]) 
         # One statement needs no transaction of its own (a savepoint when the caller has one).
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
             insert_rows(InferenceRequest, rows, _COLUMNS)  # one short statement, any number of rows
-            transaction.on_commit(lambda: enqueue_drain(scenario_id=scenario.pk, tier=tier))
+            transaction.on_commit(
+                lambda: enqueue_drain(scenario_id=scenario.pk, tier=tier, parallel=drains_for(scenario)))
     except IntegrityError:
         if not any(item.idempotency_key for item in items):
             release_quota(entitlement, now, count=len(items))
@@ -262,7 +263,7 @@ def _store_one_by_one(actor, scenario, entitlement, tier, now, items, rows) -> N
                 item.error = Conflict("The request could not be stored; try again.", code="conflict")
     release_quota(entitlement, now, count=len(items) - stored)
     if stored:
-        enqueue_drain(scenario_id=scenario.pk, tier=tier)
+        enqueue_drain(scenario_id=scenario.pk, tier=tier, parallel=drains_for(scenario))
 
 
 def inference_request_submit(
