@@ -226,10 +226,12 @@ def chart(results: dict, path: Path, batches: dict | None = None) -> None:
         gx = left + i * group_w
         for x in range(int(gx), int(gx + group_w - bar_w / 2), 8):
             draw.line([(x, y_of(target)), (x + 4, y_of(target))], fill=(200, 30, 30))
-        ratios = [results[case][str(conc)]["ratio"] for conc in concurrencies]
+        ratios = [results[case].get(str(conc), {}).get("ratio") for conc in concurrencies]
         if batches:
-            ratios.append(batches[case]["ratio"] if case in batches else 0.0)
+            ratios.append(batches.get(case, {}).get("ratio"))
         for j, ratio in enumerate(ratios):
+            if ratio is None:  # not measured in this run
+                continue
             x0 = gx + j * bar_w + bar_w / 2
             draw.rectangle([x0, y_of(ratio), x0 + bar_w * 0.9, height - bottom], fill=colours[j % 4])
             draw.text((x0, y_of(ratio) - 12), f"{ratio:.2f}", fill="black", font=font)
