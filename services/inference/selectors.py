@@ -77,7 +77,8 @@ def inference_request_reload(request: InferenceRequest) -> None:
         meta = InferenceRequest._meta
         _RELOAD_SQL.append(f"SELECT {', '.join(quote(f.column) for f in meta.concrete_fields)} "  # noqa: S608
                            f"FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s")
-    fresh = next(iter(InferenceRequest.objects.raw(_RELOAD_SQL[0], [request.pk])), None)
+    pk = InferenceRequest._meta.pk.get_db_prep_value(request.pk, connection)
+    fresh = next(iter(InferenceRequest.objects.raw(_RELOAD_SQL[0], [pk])), None)
     if fresh is None:
         raise InferenceRequest.DoesNotExist(request.pk)
     for field in InferenceRequest._meta.concrete_fields:

@@ -15,13 +15,14 @@ which limit they met, in the same order as always: budget, backlog, then quota.
 """
 
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import redis
 from django.conf import settings
 from django.db import connection
 from django.db.models import Case, F, Q, Sum, Value, When
 
+from services.accounts.models import Bureau
 from services.catalog.models import Entitlement, Scenario
 from services.core.errors import PermissionDenied, Throttled
 from services.core.redis import get_redis
@@ -66,8 +67,10 @@ def admit(*, scenario: Scenario, bureau, now, count: int = 1) -> tuple[Entitleme
     today's quota; returns the entitlement and the tier the requests run in, or raises why not."""
     sealed_ms, sealed_until = _sealed_month_ms(bureau_id=bureau.pk, scenario_id=scenario.pk, now=now)
     with connection.cursor() as cursor:
-        cursor.execute(_ADMIT_SQL, [Status.QUEUED, Status.RUNNING, Status.QUEUED, sealed_until, Status.QUEUED,
-                                    Status.RUNNING, bureau.pk, scenario.pk])
+        cursor.execute(_ADMIT_SQL, [Status.QUEUED, Status.RUNNING, Status.QUEUED,
+                                    connection.ops.adapt_datetimefield_value(sealed_until), Status.QUEUED,
+                                    Status.RUNNING, Bureau._meta.pk.get_db_prep_value(bureau.pk, connection),
+                                    scenario.pk])
         row = cursor.fetchone()
     if row is None:
         raise PermissionDenied(
@@ -76,6 +79,8 @@ def admit(*, scenario: Scenario, bureau, now, count: int = 1) -> tuple[Entitleme
     entitlement = Entitlement(id=row[0], bureau=bureau, scenario=scenario, tier=row[1], daily_quota=row[2],
                               monthly_compute_budget_s=row[3])
     backlog, in_tier, recent_ms, oldest_waiting = row[4:]
+    if isinstance(oldest_waiting, str):  # SQLite hands raw SQL its text (UTC); PostgreSQL a datetime
+        oldest_waiting = datetime.fromisoformat(oldest_waiting).replace(tzinfo=UTC)
     # Budget and backlog bound load rather than meter it: no lock, and a few requests racing past
     # them together is harmless.
     _check_budget(entitlement, (sealed_ms + float(recent_ms)) / 1000, now)
