@@ -174,32 +174,33 @@ def frame_or_error(reader: StreamReader) -> str:
 
 
 def frame_patiently(reader: StreamReader, tries: int = 5):
-    """A frame from a stream being (re)opened: on a busy host an open (handshake, key frame) may miss
-    its 2 s, and the reader tries again by itself; a pull that asked meanwhile hears of the miss."""
-    for _ in range(tries - 1):
+    """(frame, retried) from a stream being (re)opened: on a busy host an open (handshake, key frame)
+    may miss its 2 s, and the reader tries again by itself; a pull that asked meanwhile hears of it."""
+    for attempt in range(tries - 1):
         try:
-            return reader.frame(max_age_s=5, timeout_s=15)
+            return reader.frame(max_age_s=5, timeout_s=15), attempt > 0
         except SourceUnavailable:
             continue
-    return reader.frame(max_age_s=5, timeout_s=15)
+    return reader.frame(max_age_s=5, timeout_s=15), True
 
 
 def test_a_kept_open_reader_hands_fresh_frames_over_one_session_and_rides_out_a_stall(cameras):
     reader = StreamReader(cameras.url("/stall"), limits=Limits(timeout_s=2), backoff_s=0.2).start()
     try:
-        first = frame_patiently(reader)
+        first, retried = frame_patiently(reader)
         opens = reader.opens
         frames = [first] + [reader.frame(max_age_s=5) for _ in range(3)]
         assert reader.opens == opens and reader.frames >= 4  # one session for every pull
         assert len({f.jpeg for f in frames}) == 4  # each pull got a newly decoded frame
-        assert reader._latest is None  # nobody waits: no decoded frame is held
+        if not retried:  # an abandoned ask may have left its frame behind
+            assert reader._latest is None  # nobody waits: no decoded frame is held
 
         cameras.stall("/stall")
         # Frames already on the way may still arrive; then the silence is the stream's failure.
         errors = [frame_or_error(reader) for _ in range(20)]
         assert any("stalled" in e or "no frame" in e for e in errors), errors
         cameras.resume("/stall")
-        frame = frame_patiently(reader)
+        frame, _ = frame_patiently(reader)
         assert frame.width == 320 and reader.failures == 0 and reader.connected
     finally:
         cameras.resume("/stall")
