@@ -89,3 +89,17 @@ def test_batch_rows_are_the_bureaus_own(api_a, api_b):
     for item in body["items"]:
         assert api_a.get(f"/api/v1/requests/{item['request']['id']}").status_code == 200
         assert api_b.get(f"/api/v1/requests/{item['request']['id']}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_lean_answer_has_the_documented_fields(api_a):
+    """render_request answers without a serializer per call; the OpenAPI schema describes
+    InferenceRequestOutput: both must give the same fields and values."""
+    from rest_framework.test import APIRequestFactory
+
+    from services.inference.api import InferenceRequestOutput, render_request
+
+    body = api_a.post("/api/v1/requests", {"scenario": SLUG, "series": SERIES}, format="json").json()
+    row = InferenceRequest.objects.select_related("scenario", "bureau").get(pk=body["id"])
+    http = APIRequestFactory().get("/")
+    assert render_request(row, http, None) == dict(InferenceRequestOutput(row, context={"request": http}).data)

@@ -110,12 +110,6 @@ class SubmitItem:
     error: ApplicationError | None = field(default=None)
 
 
-def _params_cache_key(params: Any) -> Any:
-    if params is None or params == {}:
-        return ()
-    return None  # caller-specific params are resolved one by one
-
-
 def inference_requests_submit(*, actor: Actor, scenario_slug: str, items: list[SubmitItem]) -> list[SubmitItem]:
     """Accept the items that can be accepted; returns the items, each with its row or its refusal.
 
@@ -151,7 +145,7 @@ def inference_requests_submit(*, actor: Actor, scenario_slug: str, items: list[S
                     f"Scenario {scenario.slug!r} takes {scenario.input_kind} input, not {item.checked.kind}.",
                     code="wrong_input_kind",
                 )
-            if _params_cache_key(item.params) == ():
+            if item.params in (None, {}):  # the defaults are resolved once per call
                 if resolved_defaults is None:
                     resolved_defaults = scenario_params_resolve(scenario=scenario, params=None)
                 item.params = dict(resolved_defaults)
