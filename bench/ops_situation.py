@@ -32,6 +32,7 @@ from django.db.models import Count, Q, Sum  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.synthetic import seed_requests  # noqa: E402
 from services.accounts.models import Bureau, Membership  # noqa: E402
 from services.accounts.selectors import Actor  # noqa: E402
 from services.accounts.services import bureau_upsert, member_upsert  # noqa: E402
@@ -42,7 +43,6 @@ from services.inference.models import InferenceRequest  # noqa: E402
 from services.ops.selectors import WINDOW_DAYS, situation  # noqa: E402
 from services.reports.models import UsageDaily  # noqa: E402
 from services.reports.services import day_bounds, metering_zone, usage_rebuild  # noqa: E402
-from services.reports.synthetic import seed_requests  # noqa: E402
 
 PREFIX = "bench-ops"
 

@@ -26,6 +26,7 @@ from django.db import connection  # noqa: E402
 from django.db.models import Count, Q, Sum  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from bench.synthetic import seed_requests  # noqa: E402
 from services.accounts.models import Bureau, Membership  # noqa: E402
 from services.accounts.selectors import Actor  # noqa: E402
 from services.accounts.services import member_upsert  # noqa: E402
@@ -35,7 +36,6 @@ from services.inference.models import InferenceRequest  # noqa: E402
 from services.reports.models import UsageDaily  # noqa: E402
 from services.reports.selectors import month_range, usage_report  # noqa: E402
 from services.reports.services import day_bounds, usage_rebuild  # noqa: E402
-from services.reports.synthetic import seed_requests  # noqa: E402
 
 
 def timed(fn, repeat: int = 1) -> tuple[float, object]:

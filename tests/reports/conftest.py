@@ -7,14 +7,17 @@ from datetime import date
 import pytest
 from rest_framework.test import APIClient
 
+from bench.synthetic import seed_requests
 from services.accounts.models import Bureau, Membership
 from services.accounts.selectors import Actor
 from services.accounts.services import member_upsert
 from services.catalog.models import Scenario
 from services.inference.models import InferenceRequest
 from services.reports.services import day_bounds, metering_zone, usage_rebuild
-from services.reports.synthetic import seed_requests
 from tests.conftest import PASSWORD
+
+# The event loop's people and a fired request, for the outcome tests (precision, response times).
+from tests.events.conftest import fired, owner, owner_mgr, owner_op  # noqa: F401
 
 MONTH = "2026-11"
 FIRST, LAST = date(2026, 11, 1), date(2026, 11, 30)

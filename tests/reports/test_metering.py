@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from PIL import Image
 
+from bench.synthetic import seed_requests
 from services.accounts.models import Bureau, Membership
 from services.accounts.selectors import Actor
 from services.catalog.models import Scenario
@@ -18,7 +19,6 @@ from services.inference.services import inference_request_execute, inference_req
 from services.reports import metering
 from services.reports.models import MeteredRequest, UsageDaily
 from services.reports.services import metering_zone, usage_meter_missed, usage_rebuild
-from services.reports.synthetic import seed_requests
 from tests.reports.conftest import exact_percentile
 from tests.signals import finished_heard
 
