@@ -268,6 +268,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Who is calling: core's ScopedApiView resolves the actor of every API request with this function.
+CITYAI_ACTOR_RESOLVER = "services.accounts.selectors.actor_from_request"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "services.accounts.authentication.ApiKeyAuthentication",

@@ -1,17 +1,58 @@
-"""One place where errors become HTTP answers: ``{"error": {"code", "message", "details"}}``."""
+"""The API's two shared pieces: ``ScopedApiView``, the base of every API view (the actor resolved once,
+input read through serializers), and the one place where errors become HTTP answers:
+``{"error": {"code", "message", "details"}}``."""
 
 import logging
+from functools import cache
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from django.utils.module_loading import import_string
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
+from rest_framework.views import APIView, set_rollback
 
 from services.core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
+
+
+@cache
+def _actor_resolver():
+    """``settings.CITYAI_ACTOR_RESOLVER`` (accounts' ``actor_from_request``), named in settings so that
+    core, the lowest layer, imports no app."""
+    return import_string(settings.CITYAI_ACTOR_RESOLVER)
+
+
+class ScopedApiView(APIView):
+    """The base of every API view.
+
+    After DRF has authenticated, checked permissions and throttled, the caller's ``Actor`` (bureau,
+    role, API client or user) is resolved once into ``self.actor``; handlers pass it to the selectors
+    and services, which scope every row to it. Input is read through serializers (``self.read``), so
+    what is accepted and what the OpenAPI schema says come from one declaration.
+    """
+
+    actor = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.actor = _actor_resolver()(request)
+
+    def read(self, serializer_class: type[serializers.Serializer], data=None, **context) -> dict:
+        """The validated body (or ``data``, e.g. ``request.query_params``), or a 400 naming each field."""
+        serializer = serializer_class(
+            data=self.request.data if data is None else data,
+            context={"request": self.request, "actor": self.actor, **context},
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def serializer_context(self, **extra) -> dict:
+        """What output serializers need: the request (absolute URLs) and the actor (what it may see)."""
+        return {"request": self.request, "actor": self.actor, **extra}
 
 
 def error_body(code: str, message: str, details: dict | None = None) -> dict:
