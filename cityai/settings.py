@@ -120,10 +120,8 @@ CITYAI_MAX_SERIES_POINTS = env_int("CITYAI_MAX_SERIES_POINTS", 100_000)
 CITYAI_MAX_WAIT_SECONDS = env_int("CITYAI_MAX_WAIT_SECONDS", 30)
 # Lists count matching rows up to this many, then say "more than" (services/core/pagination.py).
 CITYAI_LIST_COUNT_CAP = env_int("CITYAI_LIST_COUNT_CAP", 10_000)
-# Workers keep scenario and bureau rows this long before reading them again (services/core/cache.py).
-CITYAI_ROW_CACHE_SECONDS = env_float("CITYAI_ROW_CACHE_SECONDS", 30.0)
-# API keys and webhook presence are cached per process (services/core/configcache.py); a change is
-# seen by every process within CITYAI_CONFIG_CHECK_MS, and entries live at most this long anyway.
+# API keys, webhook presence, scenario and bureau rows are cached per process (services/core/configcache.py);
+# a change is seen by every process within CITYAI_CONFIG_CHECK_MS, and entries live at most this long anyway.
 CITYAI_CONFIG_CHECK_MS = env_int("CITYAI_CONFIG_CHECK_MS", 100)
 CITYAI_CONFIG_CACHE_SECONDS = env_float("CITYAI_CONFIG_CACHE_SECONDS", 60.0)
 # How far ahead of our clock a source's capture time may be (device clocks drift).

@@ -38,10 +38,9 @@ def _media_root(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     """Each test reads configuration from its own database state, not from an earlier test's cache."""
-    from services.core import cache, configcache
+    from services.core import configcache
 
     configcache.clear()
-    cache.clear()
     # Quota counters are keyed by entitlement id, drain counts by scenario id, which a new test
     # database hands out again.
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL.replace("redis+socket://", "unix://"))

@@ -1,5 +1,6 @@
-"""Process-local caches of configuration read on every API call (API keys, which clients have
-webhooks), kept correct across processes by one generation counter in Redis.
+"""Process-local caches of configuration read on every API call or finished request (API keys, which
+clients have webhooks, scenario and bureau rows), kept correct across processes by one generation
+counter in Redis.
 
 A save or delete of a watched model clears this process's entries at once and, after the commit,
 bumps the counter; every other process compares the counter at most every
@@ -12,11 +13,11 @@ threads: treat them as read-only.
 import threading
 import time
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 
 from services.core.redis import get_redis
@@ -52,6 +53,15 @@ def cached(key: Hashable, load: Callable[[], Any]) -> Any:
     with _lock:
         _entries[key] = (now + settings.CITYAI_CONFIG_CACHE_SECONDS, value)
     return value
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def cached_row(model: type[M], pk, *select_related: str) -> M:
+    """The row ``pk`` of a watched ``model`` (with ``select_related`` loaded), read once per change."""
+    return cached((model._meta.label, pk, select_related),
+                  lambda: model.objects.select_related(*select_related).get(pk=pk))
 
 
 def _bump() -> None:

@@ -31,7 +31,7 @@ from django.utils import timezone
 from services.accounts.models import Bureau
 from services.catalog.models import Entitlement, Scenario
 from services.core.bulk import update_rows
-from services.core.cache import cached_row
+from services.core.configcache import cached_row
 from services.inference import pipelines, triton
 from services.inference.models import InferenceRequest
 from services.inference.notify import publish_finished
