@@ -26,3 +26,20 @@ def catalog_families_exist(app_configs=None, scenarios=None, **kwargs) -> list[c
         for item in scenarios
         if item["pipeline"] not in known
     ]
+
+
+@checks.register("celery")
+def drain_fits_time_limit(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """A drain stops claiming after ``CITYAI_DRAIN_MAX_SECONDS`` but finishes the batch it holds, so
+    half the soft time limit is left for that batch; a longer drain would be killed mid-batch, and its
+    requests would wait for their leases to run out."""
+    from django.conf import settings
+
+    drain, soft = settings.CITYAI_DRAIN_MAX_SECONDS, settings.CELERY_TASK_SOFT_TIME_LIMIT
+    if soft and drain > soft / 2:
+        return [checks.Error(
+            f"CITYAI_DRAIN_MAX_SECONDS ({drain:g}) is more than half of CELERY_TASK_SOFT_TIME_LIMIT ({soft}).",
+            hint="Lower CITYAI_DRAIN_MAX_SECONDS or raise the Celery time limits (the last batch needs the rest).",
+            id="inference.E002",
+        )]
+    return []
