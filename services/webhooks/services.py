@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -34,6 +35,7 @@ Status = WebhookDelivery.Status
 # Event names a webhook may subscribe to; apps that send more (events, work orders) register theirs.
 EVENTS: dict[str, str] = {"request.finished": "An inference request succeeded or failed."}
 SIGNATURE_HEADER = "X-CityAI-Signature"
+DELIVER_TASK = "services.webhooks.tasks.deliver_webhook"  # enqueued by name: services never import tasks
 
 
 def webhook_event_register(name: str, description: str) -> None:
@@ -153,10 +155,8 @@ def webhook_event_emit(*, api_client_id, event: str, object_id, data: dict) -> l
 
 
 def _enqueue(delivery_id, countdown: float | None = None) -> None:
-    from services.webhooks.tasks import deliver_webhook
-
     try:
-        deliver_webhook.apply_async(args=[str(delivery_id)], countdown=countdown)
+        current_app.send_task(DELIVER_TASK, args=[str(delivery_id)], countdown=countdown)
     except Exception:
         # The row says what is due; webhook_deliveries_requeue_due sends it later.
         logger.exception("could not enqueue webhook delivery %s", delivery_id)
