@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from services.accounts.models import Membership
 from services.accounts.portal import MANAGE_ROLES, portal_view
 from services.core.errors import ApplicationError, NotFound
 from services.inference.access import inference_request_check_raw_input
@@ -31,20 +30,11 @@ from services.sources.forms import BindingForm, SourceForm, ZonesForm, service_m
 from services.sources.grabbers import masked_url
 from services.sources.models import Binding, Source
 
-Role = Membership.Role
-
-
-def _can_manage(actor, source: Source) -> bool:
-    """The services' rule: the owning bureau's managers, and platform admins."""
-    if actor.role == Role.PLATFORM_ADMIN:
-        return True
-    return actor.role == Role.MANAGER and actor.bureau is not None and actor.bureau.pk == source.bureau_id
-
 
 def _source_for_change(actor, source_id) -> Source:
     """The source a manager is about to change; readers of it get 403, everyone else 404."""
     source = selectors.source_get(actor=actor, source_id=source_id)
-    if not _can_manage(actor, source):
+    if not services.can_write(actor, source):
         raise DjangoPermissionDenied
     return source
 
@@ -229,7 +219,7 @@ def source_edit(request, actor, source_id):
 
 
 def _detail_context(actor, source: Source, **extra) -> dict:
-    can_manage = _can_manage(actor, source)
+    can_manage = services.can_write(actor, source)
     bindings = list(source.bindings.select_related("scenario", "last_request").order_by("created_at"))
     for binding in bindings:
         binding.params_text = json.dumps(binding.params, ensure_ascii=False, sort_keys=True) if binding.params else ""
