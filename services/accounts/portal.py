@@ -37,10 +37,12 @@ def portal_actor(request) -> Actor | None:
     return request._portal_actor
 
 
-def portal_view(*roles: str, needs_bureau: bool = False) -> Callable:
+def portal_view(*roles: str, needs_bureau: bool = False, allowed: Callable[[Actor], bool] | None = None) -> Callable:
     """Decorate a view ``view(request, actor, ...)``; with roles, only those roles may open it.
 
     ``needs_bureau``: pages about "my bureau" refuse a platform superuser who belongs to none.
+    ``allowed``: a rule about the actor that roles alone do not say (the reports' "managers of a
+    bureau, auditors of all"); the page is a 403 for an actor it rejects.
     """
 
     def decorate(view: Callable) -> Callable:
@@ -48,7 +50,8 @@ def portal_view(*roles: str, needs_bureau: bool = False) -> Callable:
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             actor = portal_actor(request)
-            if actor is None or (roles and actor.role not in roles) or (needs_bureau and actor.bureau is None):
+            if (actor is None or (roles and actor.role not in roles) or (needs_bureau and actor.bureau is None)
+                    or (allowed is not None and not allowed(actor))):
                 raise DjangoPermissionDenied
             try:
                 return view(request, actor, *args, **kwargs)

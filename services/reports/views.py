@@ -4,12 +4,7 @@ The audit viewer lives here, not in the audit app, because deciding who may read
 (accounts), and the audit app sits below accounts.
 """
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,13 +12,12 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from services.accounts.models import Membership
-from services.accounts.selectors import Actor, actor_from_request
+from services.accounts.portal import SYSTEM_ROLES, portal_view
+from services.accounts.selectors import Actor
 from services.audit.models import AuditEntry
 from services.audit.selectors import audit_check_latest, audit_entry_list, audit_head
 from services.audit.services import audit_chain_check
-from services.core.errors import ApplicationError, NotFound
-from services.core.errors import PermissionDenied as AppPermissionDenied
+from services.core.errors import ApplicationError, NotFound, PermissionDenied
 from services.core.pagination import CappedPaginator
 from services.reports.charts import report_chart_specs
 from services.reports.exports import OUTCOMES_NOTE, csv_bytes, report_meta, xlsx_bytes
@@ -36,34 +30,6 @@ from services.reports.selectors import (
 from services.reports.services import day_bounds, metering_zone, usage_export_record
 from services.reports.tables import TABLE_KEYS, report_tables
 from services.reports.templatetags.reports_tags import cell
-
-AUDIT_ROLES = (Membership.Role.AUDITOR, Membership.Role.PLATFORM_ADMIN)
-
-
-def _actor_view(allowed: Callable[[Actor], bool]) -> Callable:
-    """Login, resolve the actor, refuse those ``allowed`` rejects (403); the services' typed errors
-    become the portal's 404 and 403 pages."""
-
-    def decorate(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            try:
-                actor = actor_from_request(request)
-            except AppPermissionDenied:
-                raise DjangoPermissionDenied from None
-            if not allowed(actor):
-                raise DjangoPermissionDenied
-            try:
-                return view(request, actor, *args, **kwargs)
-            except NotFound:
-                raise Http404 from None
-            except AppPermissionDenied:
-                raise DjangoPermissionDenied from None
-
-        return wrapper
-
-    return decorate
 
 
 def _today():
@@ -98,18 +64,26 @@ def _bureau_slug(actor: Actor) -> str:
     return actor.bureau.slug if actor.bureau else ""
 
 
-@require_GET
-@_actor_view(actor_can_see_reports)
-def usage_page(request, actor: Actor):
-    choices = report_filter_choices(actor)
+def _requested_report(request, actor: Actor):
+    """The report the query string asks for, or the message of a malformed query (the caller's 400);
+    another bureau's figures stay a 404 and a forbidden role a 403."""
     try:
         query = report_query(request.GET, today=_today())
-        report = usage_report(actor=actor, **query)
-    except (NotFound, AppPermissionDenied):
+        return query, usage_report(actor=actor, **query), ""
+    except (NotFound, PermissionDenied):
         raise
     except ApplicationError as exc:
-        return render(request, "reports/usage.html", {"error": exc.message, "choices": choices,
-                                                      "params": request.GET}, status=400)
+        return None, None, exc.message
+
+
+@require_GET
+@portal_view(allowed=actor_can_see_reports)
+def usage_page(request, actor: Actor):
+    choices = report_filter_choices(actor)
+    query, report, error = _requested_report(request, actor)
+    if error:
+        return render(request, "reports/usage.html", {"error": error, "choices": choices, "params": request.GET},
+                      status=400)
     tables = report_tables(report)
     charts = report_chart_specs(report)
     export_query = request.GET.urlencode()
@@ -128,15 +102,11 @@ def usage_page(request, actor: Actor):
 
 
 @require_GET
-@_actor_view(actor_can_see_reports)
+@portal_view(allowed=actor_can_see_reports)
 def usage_export(request, actor: Actor, fmt: str):
-    try:
-        query = report_query(request.GET, today=_today())
-        report = usage_report(actor=actor, **query)
-    except (NotFound, AppPermissionDenied):
-        raise
-    except ApplicationError as exc:
-        return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
+    query, report, error = _requested_report(request, actor)
+    if error:
+        return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
     tables = report_tables(report)
     stem = f"cityai-usage-{query['first']}-{query['last']}"
     if fmt == "csv":
@@ -159,7 +129,7 @@ def usage_export(request, actor: Actor, fmt: str):
 
 
 @require_http_methods(["GET", "POST"])
-@_actor_view(lambda actor: actor.role in AUDIT_ROLES)
+@portal_view(*SYSTEM_ROLES)
 def audit_page(request, actor: Actor):
     if request.method == "POST":
         check = audit_chain_check(by=actor.label)
