@@ -2,15 +2,13 @@
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from services.accounts.portal import portal_actor
-from services.catalog.selectors import scenario_list
+from services.catalog.selectors import entitlement_list, scenario_list
 from services.inference import triton
-from services.inference.selectors import inference_request_list
+from services.inference.selectors import inference_request_counts_today, inference_request_list
 
 
 def health(request):
@@ -29,7 +27,8 @@ def health(request):
 
 @login_required
 def home(request):
-    """The landing page: the caller's bureau at a glance, the catalog by domain, recent requests."""
+    """The landing page: the caller's bureau at a glance, the catalog by domain, recent requests. A
+    user in no bureau still sees the catalog."""
     actor = portal_actor(request)
     scenarios = list(scenario_list())
     domains = {}
@@ -38,14 +37,8 @@ def home(request):
     context = {"actor": actor, "domains": list(domains.items()), "scenario_count": len(scenarios),
                "working_count": sum(s.is_working for s in scenarios), "recent": [], "today": None}
     if actor is not None:
-        scoped = inference_request_list(actor=actor)
-        day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-        context["recent"] = scoped.order_by("-created_at")[:8]
-        context["today"] = scoped.filter(created_at__gte=day).aggregate(
-            total=Count("id"),
-            alerts=Count("id", filter=Q(alert=True)),
-            waiting=Count("id", filter=Q(status__in=("queued", "running"))),
-        )
+        context["recent"] = inference_request_list(actor=actor)[:8]
+        context["today"] = inference_request_counts_today(actor=actor)
         if actor.bureau is not None:
-            context["entitled_count"] = actor.bureau.entitlements.filter(enabled=True).count()
+            context["entitled_count"] = entitlement_list(actor=actor, enabled=True).count()
     return render(request, "home.html", context)

@@ -74,8 +74,51 @@ def get_scoped_or_404(queryset: QuerySet, actor: Actor, **lookup):
     return obj
 
 
+def bureau_find(*, slug: str) -> Bureau | None:
+    """A bureau by slug, or None (bureaus are public: every portal user sees their names)."""
+    return Bureau.objects.filter(slug=slug).first() if slug else None
+
+
 def bureau_get(*, slug: str) -> Bureau:
-    bureau = Bureau.objects.filter(slug=slug).first()
+    bureau = bureau_find(slug=slug)
     if bureau is None:
         raise NotFound(f"No bureau {slug!r}.", code="unknown_bureau")
     return bureau
+
+
+def bureau_filter_choices(*, actor: Actor) -> QuerySet[Bureau]:
+    """The bureaus a list page offers as a filter: all of them to those who see every bureau, none to
+    the rest (their scope is their own bureau)."""
+    return Bureau.objects.order_by("slug") if actor.sees_all_bureaus else Bureau.objects.none()
+
+
+def api_client_list(*, actor: Actor, active_only: bool = False) -> QuerySet[ApiClient]:
+    """The API keys of the actor's own bureau (bureau administration is about one's own bureau)."""
+    qs = scope_to_actor(ApiClient.objects.select_related("created_by"), actor).filter(bureau=actor.bureau)
+    return qs.filter(revoked_at__isnull=True) if active_only else qs
+
+
+def api_client_get(*, actor: Actor, client_id) -> ApiClient:
+    return get_scoped_or_404(ApiClient.objects.filter(bureau=actor.bureau), actor, pk=client_id)
+
+
+def membership_list(*, actor: Actor) -> QuerySet[Membership]:
+    """The members of the actor's own bureau, by role and name."""
+    return (
+        scope_to_actor(Membership.objects.select_related("user", "bureau"), actor)
+        .filter(bureau=actor.bureau)
+        .order_by("role", "user__username")
+    )
+
+
+def bureau_entitled_scenarios(*, actor: Actor) -> list:
+    """The scenarios the actor's bureau is entitled to, in catalog order. Through the reverse
+    relation: the catalog depends on accounts, so accounts imports none of it."""
+    if actor.bureau is None:
+        return []
+    entitled = (
+        actor.bureau.entitlements.filter(enabled=True)
+        .select_related("scenario")
+        .order_by("scenario__domain__order", "scenario__order")
+    )
+    return [e.scenario for e in entitled]

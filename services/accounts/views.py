@@ -1,9 +1,9 @@
 """Bureau administration pages for bureau managers: API keys and members.
 
 A manager administers their own bureau only; a platform admin uses these pages for the bureau they
-belong to and Django admin for the rest. Lists go through ``scope_to_actor`` and single objects
-through ``get_scoped_or_404``, then are narrowed to the manager's bureau, so another bureau's key is
-a 404. The entitlements tab lives in the inference app, which counts usage (see its views).
+belong to and Django admin for the rest. The selectors scope every list and object to the actor and
+narrow it to the manager's bureau, so another bureau's key is a 404. The entitlements tab lives in
+the inference app, which counts usage (see its views).
 """
 
 from datetime import datetime, time
@@ -14,24 +14,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from services.accounts.models import ApiClient, Membership
+from services.accounts.models import Membership
 from services.accounts.portal import MANAGE_ROLES, portal_view
-from services.accounts.selectors import get_scoped_or_404, scope_to_actor
+from services.accounts.selectors import (
+    api_client_get,
+    api_client_list,
+    bureau_entitled_scenarios,
+    membership_list,
+)
 from services.accounts.services import api_client_create, api_client_revoke, member_add
 from services.core.errors import ApplicationError
 
 
 def _keys_context(actor, **extra) -> dict:
-    keys = scope_to_actor(ApiClient.objects.select_related("created_by"), actor).filter(bureau=actor.bureau)
-    # Through the reverse relation: the catalog depends on accounts, so accounts does not import it.
-    entitled = (
-        actor.bureau.entitlements.filter(enabled=True)
-        .select_related("scenario")
-        .order_by("scenario__domain__order", "scenario__order")
-    )
     return {
-        "keys": keys.order_by("revoked_at", "-created_at"),
-        "entitled": [e.scenario for e in entitled],
+        "keys": api_client_list(actor=actor).order_by("revoked_at", "-created_at"),
+        "entitled": bureau_entitled_scenarios(actor=actor),
         "form": {"name": "", "scopes": [], "expires": ""},
         "errors": {},
         "new_key": None,
@@ -92,7 +90,7 @@ def api_keys(request, actor):
 @portal_view(*MANAGE_ROLES, needs_bureau=True)
 @require_POST
 def api_key_revoke(request, actor, key_id):
-    client = get_scoped_or_404(ApiClient.objects.filter(bureau=actor.bureau), actor, pk=key_id)
+    client = api_client_get(actor=actor, client_id=key_id)
     api_client_revoke(client=client, revoked_by=actor.user)
     messages.success(request, _("The key “%(name)s” is revoked; calls with it now fail.") % {"name": client.name})
     return redirect("bureau:keys")
@@ -120,11 +118,6 @@ def members(request, actor):
             messages.success(request, _("%(name)s was added as an operator.") % {"name": form["username"]})
             return redirect("bureau:members")
         status = 400
-    memberships = (
-        scope_to_actor(Membership.objects.select_related("user", "bureau"), actor)
-        .filter(bureau=actor.bureau)
-        .order_by("role", "user__username")
-    )
     return render(request, "accounts/bureau_members.html", {
-        "memberships": memberships, "form": form, "errors": errors, "tab": "members",
+        "memberships": membership_list(actor=actor), "form": form, "errors": errors, "tab": "members",
     }, status=status)

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from services.audit.chain import CONTENT_FIELDS, ChainStatus, walk
 from services.audit.models import AuditChainHead, AuditCheck, AuditEntry
+from services.core.filters import filter_given
 
 _WALK_FIELDS = (*CONTENT_FIELDS, "prev_hash", "hash")
 
@@ -20,22 +21,10 @@ def audit_entry_list(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[AuditEntry]:
-    qs = AuditEntry.objects.all()
-    if action:
-        qs = qs.filter(action=action)
-    if actor:
-        qs = qs.filter(actor__icontains=actor)
-    if bureau:
-        qs = qs.filter(bureau=bureau)
-    if object_type:
-        qs = qs.filter(object_type=object_type)
-    if object_id:
-        qs = qs.filter(object_id=object_id)
-    if since:
-        qs = qs.filter(at__gte=since)
-    if until:
-        qs = qs.filter(at__lt=until)
-    return qs
+    return filter_given(
+        AuditEntry.objects.all(), action=action, actor__icontains=actor, bureau=bureau, object_type=object_type,
+        object_id=object_id, at__gte=since, at__lt=until,
+    )
 
 
 def _rows_up_to(head_seq: int, chunk_size: int):

@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -20,8 +19,16 @@ from django.utils.translation import gettext_lazy
 
 from services.accounts.portal import portal_view
 from services.catalog.accuracy import scenario_accuracy, scenario_method_class
-from services.catalog.models import Domain, Entitlement, Scenario
-from services.catalog.selectors import scenario_get, scenario_list
+from services.catalog.models import Scenario
+from services.catalog.selectors import (
+    domain_list,
+    entitlement_for,
+    entitlement_list,
+    scenario_get,
+    scenario_list,
+    scenario_search,
+    scenarios_using_model,
+)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "data" / "examples"
 _MODEL_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -32,45 +39,20 @@ _CONSTRAINTS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "m
                 "minLength", "maxLength", "pattern")
 
 
-def catalog_filter(*, q: str = "", domain: str = "", input_kind: str = "", status: str = ""):
-    """The catalog list narrowed by the page's filters; search covers both languages."""
-    qs = scenario_list()
-    if q:
-        qs = qs.filter(
-            Q(name_zh__icontains=q) | Q(name_en__icontains=q) | Q(slug__icontains=q)
-            | Q(description_zh__icontains=q) | Q(description_en__icontains=q)
-            | Q(method_zh__icontains=q) | Q(method_en__icontains=q)
-        )
-    if domain:
-        qs = qs.filter(domain__slug=domain)
-    if input_kind:
-        qs = qs.filter(input_kind=input_kind)
-    if status:
-        qs = qs.filter(status=status)
-    return qs
-
-
 @portal_view()
 def catalog_list(request, actor):
     params = {name: request.GET.get(name, "").strip()[:100] for name in ("q", "domain", "input_kind", "status")}
-    scenarios = list(catalog_filter(**params))
-    domains = Domain.objects.annotate(total=Count("scenarios")).order_by("order", "slug")
-    entitled = set()
-    if actor.bureau is not None:
-        entitled = set(
-            Entitlement.objects.filter(bureau=actor.bureau, enabled=True).values_list("scenario_id", flat=True)
-        )
     base = {k: v for k, v in params.items() if k != "domain" and v}
     return render(request, "catalog/catalog.html", {
-        "scenarios": scenarios,
-        "domains": domains,
+        "scenarios": list(scenario_search(**params)),
+        "domains": domain_list(with_counts=True),
         "filters": params,
         "filtered": any(params.values()),
         "domain_query": urlencode(base),
         "input_kinds": Scenario.InputKind.choices,
         "statuses": Scenario.Status.choices,
-        "entitled": entitled,
-        "total": Scenario.objects.count(),
+        "entitled": set(entitlement_list(actor=actor, enabled=True).values_list("scenario_id", flat=True)),
+        "total": scenario_list().count(),
     })
 
 
@@ -194,9 +176,7 @@ def accuracy_rows(scenario: Scenario) -> list[dict]:
 
 def scenario_context(actor, scenario: Scenario) -> dict:
     """What the scenario page shows; the try-it form re-renders it with the caller's input and errors."""
-    entitlement = None
-    if actor.bureau is not None:
-        entitlement = Entitlement.objects.filter(bureau=actor.bureau, scenario=scenario).first()
+    entitlement = entitlement_for(actor=actor, scenario=scenario)
     path = example_path(scenario)
     kind = example_kind(path)
     blocked = ""
@@ -253,7 +233,7 @@ def model_licence(request, actor, name):
     path = folder / name / "LICENSE"
     if not _MODEL_NAME.match(name) or not path.is_file():
         raise Http404
-    scenarios = [s for s in scenario_list() if name in (s.model_names or [])]
     return render(request, "catalog/model_licence.html", {
-        "model_name": name, "notice": path.read_text(encoding="utf-8", errors="replace"), "scenarios": scenarios,
+        "model_name": name, "notice": path.read_text(encoding="utf-8", errors="replace"),
+        "scenarios": scenarios_using_model(name),
     })

@@ -12,7 +12,8 @@ from django.db.models.functions import Now
 
 from services.accounts.selectors import Actor, scope_to_actor
 from services.core.errors import NotFound
-from services.events.models import Event, EventReview, WorkOrder
+from services.core.filters import filter_given
+from services.events.models import Event, EventOccurrence, EventReroute, EventReview, WorkOrder
 
 
 def event_scope(actor: Actor) -> QuerySet[Event]:
@@ -40,35 +41,35 @@ def event_list(*, actor: Actor, status: str = "", scenario_slug: str = "", to_re
         qs = qs.filter(bureau=actor.bureau, status=Event.Status.NEW)
     if status == OPEN_STATUS:
         qs = qs.filter(status__in=Event.OPEN)
-    elif status:
-        qs = qs.filter(status=status)
-    if scenario_slug:
-        qs = qs.filter(scenario__slug=scenario_slug)
-    if bureau_slug:
-        qs = qs.filter(bureau__slug=bureau_slug)
-    if domain_slug:
-        qs = qs.filter(scenario__domain__slug=domain_slug)
-    if severity:
-        qs = qs.filter(severity=severity)
-    if decision:
-        qs = qs.filter(review__decision=decision)
-    if since is not None:
-        qs = qs.filter(last_seen_at__gte=since)
-    if until is not None:
-        qs = qs.filter(last_seen_at__lt=until)
+    else:
+        qs = filter_given(qs, status=status)
+    qs = filter_given(
+        qs, scenario__slug=scenario_slug, bureau__slug=bureau_slug, scenario__domain__slug=domain_slug,
+        severity=severity, review__decision=decision, last_seen_at__gte=since, last_seen_at__lt=until,
+    )
     return qs.order_by("-last_seen_at")
 
 
-def event_get(*, actor: Actor, event_id, for_update: bool = False) -> Event:
-    ids = event_scope(actor).filter(pk=event_id).values("pk")
-    qs = Event.objects.select_related("scenario__domain", "bureau", "source_bureau", "first_request",
-                                      "last_request")
+def event_is_visible(*, actor: Actor, event_id) -> bool:
+    """Whether the actor still sees the event (a re-route may hand it to another bureau)."""
+    return event_scope(actor).filter(pk=event_id).exists()
+
+
+def _get_in_scope(scope: QuerySet, rows: QuerySet, pk, *, for_update: bool):
+    """One row of a two-field scope: the scope (a union, which cannot be locked) gives the id, ``rows``
+    the row, locked when asked; outside the scope is a 404 like no row at all."""
     if for_update:
-        qs = qs.select_for_update(of=("self",))
-    event = qs.filter(pk__in=ids).first()
-    if event is None:
+        rows = rows.select_for_update(of=("self",))
+    row = rows.filter(pk__in=scope.filter(pk=pk).values("pk")).first()
+    if row is None:
         raise NotFound()
-    return event
+    return row
+
+
+def event_get(*, actor: Actor, event_id, for_update: bool = False) -> Event:
+    rows = Event.objects.select_related("scenario__domain", "bureau", "source_bureau", "first_request",
+                                        "last_request")
+    return _get_in_scope(event_scope(actor), rows, event_id, for_update=for_update)
 
 
 def with_overdue(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
@@ -94,24 +95,32 @@ def work_order_list(*, actor: Actor, status: str = "", overdue: bool | None = No
     qs = with_overdue(work_order_scope(actor)).select_related(
         "event__scenario", "assignee_bureau", "dispatcher_bureau"
     )
-    if status:
-        qs = qs.filter(status=status)
-    if overdue is not None:
-        qs = qs.filter(overdue=overdue)
-    if assignee_slug:
-        qs = qs.filter(assignee_bureau__slug=assignee_slug)
+    qs = filter_given(qs, status=status, overdue=overdue, assignee_bureau__slug=assignee_slug)
     return qs.order_by("due_at")
 
 
 def work_order_get(*, actor: Actor, work_order_id, for_update: bool = False) -> WorkOrder:
-    ids = work_order_scope(actor).filter(pk=work_order_id).values("pk")
-    qs = WorkOrder.objects.select_related("event__scenario", "assignee_bureau", "dispatcher_bureau")
-    if for_update:
-        qs = qs.select_for_update(of=("self",))
-    wo = qs.filter(pk__in=ids).first()
-    if wo is None:
-        raise NotFound()
-    return wo
+    rows = WorkOrder.objects.select_related("event__scenario", "assignee_bureau", "dispatcher_bureau")
+    return _get_in_scope(work_order_scope(actor), rows, work_order_id, for_update=for_update)
+
+
+def event_review_get(event: Event) -> EventReview | None:
+    """The event's review, if it has one. The event comes from ``event_get`` (already in scope), as
+    for the other readers of one event's parts below."""
+    return EventReview.objects.filter(event=event).first()
+
+
+def event_work_order(event: Event) -> WorkOrder | None:
+    return with_overdue(WorkOrder.objects.filter(event=event)).select_related(
+        "assignee_bureau", "dispatcher_bureau").first()
+
+
+def event_occurrence_list(event: Event) -> QuerySet[EventOccurrence]:
+    return event.occurrences.order_by("seen_at")
+
+
+def event_reroute_list(event: Event) -> QuerySet[EventReroute]:
+    return EventReroute.objects.filter(event=event).select_related("from_bureau", "to_bureau")
 
 
 def event_history(event: Event) -> list[dict]:
@@ -119,7 +128,7 @@ def event_history(event: Event) -> list[dict]:
     rows = [{"at": o.seen_at, "kind": "occurrence", "actor": "", "from": "", "to": "", "note": o.request.result.get(
         "summary", "") if o.request.result else "", "request_id": o.request_id}
         for o in event.occurrences.select_related("request")]
-    review = EventReview.objects.filter(event=event).first()
+    review = event_review_get(event)
     if review is not None:
         rows.append({"at": review.reviewed_at, "kind": "review", "actor": review.reviewer, "from": "new",
                      "to": review.decision, "note": review.reason})
@@ -152,14 +161,12 @@ def scenario_precision(*, scenario_ids=None, since=None, until=None) -> dict[int
 
     Precision of the rule across the whole platform, so not scoped to a bureau: it describes the
     scenario, not anyone's events, and the counts reveal no event."""
-    qs = EventReview.objects.all()
-    if scenario_ids is not None:
-        qs = qs.filter(scenario_id__in=scenario_ids)
-    if since is not None:
-        qs = qs.filter(reviewed_at__gte=since)
-    if until is not None:
-        qs = qs.filter(reviewed_at__lt=until)
-    rows = qs.values("scenario_id").annotate(
+    return _review_counts(filter_given(EventReview.objects.all(), scenario_id__in=scenario_ids,
+                                       reviewed_at__gte=since, reviewed_at__lt=until))
+
+
+def _review_counts(reviews: QuerySet[EventReview]) -> dict[int, Precision]:
+    rows = reviews.values("scenario_id").annotate(
         confirmed=Count("pk", filter=Q(decision=EventReview.Decision.CONFIRM)),
         dismissed=Count("pk", filter=Q(decision=EventReview.Decision.DISMISS)),
     )
@@ -170,14 +177,12 @@ def precision_for(scenario) -> Precision:
     return scenario_precision(scenario_ids=[scenario.pk]).get(scenario.pk, Precision(0, 0))
 
 
-@dataclass(frozen=True)
-class ScenarioOutcome:
+@dataclass(frozen=True, kw_only=True)
+class ScenarioOutcome(Precision):
     """What happened to one scenario's events in a period: precision from reviews, and how fast
     work orders were resolved (hours from dispatch to resolution)."""
 
     scenario_id: int
-    confirmed: int
-    dismissed: int
     work_orders: int
     resolved: int
     closed: int
@@ -186,12 +191,8 @@ class ScenarioOutcome:
     median_response_h: float | None
 
     @property
-    def reviewed(self) -> int:
-        return self.confirmed + self.dismissed
-
-    @property
     def precision(self) -> float | None:
-        return self.confirmed / self.reviewed if self.reviewed else None
+        return self.value
 
 
 def event_outcomes(*, since, until, bureau=None, scenario_ids=None) -> list[ScenarioOutcome]:
@@ -204,9 +205,7 @@ def event_outcomes(*, since, until, bureau=None, scenario_ids=None) -> list[Scen
     if scenario_ids is not None:
         reviews = reviews.filter(scenario_id__in=scenario_ids)
         orders = orders.filter(event__scenario_id__in=scenario_ids)
-    counts = {r["scenario_id"]: r for r in reviews.values("scenario_id").annotate(
-        confirmed=Count("pk", filter=Q(decision=EventReview.Decision.CONFIRM)),
-        dismissed=Count("pk", filter=Q(decision=EventReview.Decision.DISMISS)))}
+    counts = _review_counts(reviews)
     per_scenario: dict[int, list] = {}
     for row in orders.values("event__scenario_id", "status", "dispatched_at", "resolved_at", "due_at",
                              "overdue_since"):
@@ -216,9 +215,9 @@ def event_outcomes(*, since, until, bureau=None, scenario_ids=None) -> list[Scen
         rows = per_scenario.get(scenario_id, [])
         hours = sorted((r["resolved_at"] - r["dispatched_at"]).total_seconds() / 3600
                        for r in rows if r["resolved_at"] is not None)
-        review = counts.get(scenario_id, {"confirmed": 0, "dismissed": 0})
+        review = counts.get(scenario_id, Precision(0, 0))
         out.append(ScenarioOutcome(
-            scenario_id=scenario_id, confirmed=review["confirmed"], dismissed=review["dismissed"],
+            scenario_id=scenario_id, confirmed=review.confirmed, dismissed=review.dismissed,
             work_orders=len(rows), resolved=len(hours),
             closed=sum(1 for r in rows if r["status"] == WorkOrder.Status.CLOSED),
             overdue=sum(1 for r in rows if r["overdue_since"] is not None or (

@@ -2,26 +2,26 @@
 review, work order and history, and the work-order board. Forms post here and redirect back; a
 refused step becomes a message on the page, another bureau's event a 404."""
 
-from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from services.accounts.models import Bureau
 from services.accounts.portal import portal_view
-from services.catalog.models import Domain, Scenario
+from services.accounts.selectors import bureau_filter_choices, bureau_find
+from services.catalog.selectors import domain_list, scenario_list
 from services.core.errors import ApplicationError, NotFound
+from services.core.filters import local_day
 from services.core.pagination import CappedPaginator
 from services.events import selectors, services
 from services.events.api import snapshot_response, work_order_transition
 from services.events.models import Event, EventReview, WorkOrder
+from services.events.reroute import can_reroute, event_reroute, reroute_targets
 from services.events.services import ACTING_ROLES
 from services.inference.access import inference_request_check_raw_input
 
@@ -51,21 +51,11 @@ def _back(request, default: str):
 LIST_FILTERS = ("status", "scenario", "bureau", "domain", "severity", "decision", "day")
 
 
-def _day_bounds(text: str):
-    """A local day (``2026-11-05``) as [midnight, next midnight); None for anything else."""
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return None
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    return start, start + timedelta(days=1)
-
-
 @portal_view()
 def review_queue(request, actor):
     view = request.GET.get("view", "review" if actor.bureau else "all")
     filters = {name: request.GET.get(name, "").strip()[:100] for name in LIST_FILTERS}
-    bounds = _day_bounds(filters["day"]) if filters["day"] else None
+    bounds = local_day(filters["day"]) if filters["day"] else None
     if filters["day"] and bounds is None:
         filters["day"] = ""
     qs = selectors.event_list(
@@ -82,8 +72,7 @@ def review_queue(request, actor):
         "filtered": any(filters.values()),
         "statuses": [(selectors.OPEN_STATUS, _("Open (not yet closed)")), *Event.Status.choices],
         "severities": Event.Severity.choices, "decisions": EventReview.Decision.choices,
-        "domains": Domain.objects.all(), "scenarios": Scenario.objects.select_related("domain"),
-        "bureaus": Bureau.objects.order_by("slug") if actor.sees_all_bureaus else [],
+        "domains": domain_list(), "scenarios": scenario_list(), "bureaus": bureau_filter_choices(actor=actor),
         "can_review": can_review,
     })
 
@@ -123,8 +112,7 @@ def review_bulk(request, actor):
 @portal_view()
 def event_detail(request, actor, event_id):
     event = selectors.event_get(actor=actor, event_id=event_id)
-    wo = selectors.with_overdue(WorkOrder.objects.filter(event=event)).select_related(
-        "assignee_bureau", "dispatcher_bureau").first()
+    wo = selectors.event_work_order(event)
     in_bureau = actor.bureau is not None
     acts = in_bureau and actor.role in ACTING_ROLES
     steps = []
@@ -137,10 +125,10 @@ def event_detail(request, actor, event_id):
             steps += ["verify", "send-back"]
     return render(request, "events/detail.html", {
         "event": event,
-        "review": EventReview.objects.filter(event=event).first(),
+        "review": selectors.event_review_get(event),
         "work_order": wo,
         "history": selectors.event_history(event),
-        "occurrences": event.occurrences.order_by("seen_at"),
+        "occurrences": selectors.event_occurrence_list(event),
         "can_review": acts and event.bureau_id == actor.bureau.pk and event.status == Event.Status.NEW,
         "can_dispatch": acts and event.bureau_id == actor.bureau.pk and event.status == Event.Status.CONFIRMED,
         "steps": steps,
@@ -153,14 +141,11 @@ def event_detail(request, actor, event_id):
 
 def _reroute_context(actor, event) -> dict:
     """The re-route form (bureaus to choose from) and the event's earlier re-routes."""
-    from services.events.models import EventReroute
-    from services.events.reroute import can_reroute, reroute_targets
-
     if event.scenario.pipeline != "text_routing":
         return {}
     return {
         "reroute_targets": reroute_targets(event) if can_reroute(actor, event) else [],
-        "reroutes": EventReroute.objects.filter(event=event).select_related("from_bureau", "to_bureau"),
+        "reroutes": selectors.event_reroute_list(event),
     }
 
 
@@ -196,12 +181,10 @@ def event_dispatch_view(request, actor, event_id):
 @portal_view()
 @require_POST
 def event_reroute_view(request, actor, event_id):
-    from services.events.reroute import event_reroute
-
     done = _run(request, lambda: event_reroute(
         actor=actor, event_id=event_id, bureau_slug=request.POST.get("bureau", ""),
         reason=request.POST.get("reason", "")), _("Complaint re-routed; the router learns from it."))
-    if done and not selectors.event_scope(actor).filter(pk=event_id).exists():
+    if done and not selectors.event_is_visible(actor=actor, event_id=event_id):
         return redirect("events:queue")  # handed away: this bureau no longer sees it
     return redirect("events:detail", event_id=event_id)
 
@@ -247,7 +230,7 @@ def work_order_board(request, actor):
     ]
     return render(request, "events/board.html", {
         "columns": columns, "overdue": sum(1 for wo in orders if wo.overdue),
-        "only_overdue": only_overdue, "bureau": Bureau.objects.filter(slug=bureau).first() if bureau else None,
+        "only_overdue": only_overdue, "bureau": bureau_find(slug=bureau),
         "filtered": only_overdue or bool(bureau),
     })
 

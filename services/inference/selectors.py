@@ -1,7 +1,7 @@
 """Reads of inference requests, always through the bureau scope."""
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import connection
@@ -10,18 +10,51 @@ from django.utils import timezone
 
 from services.accounts.selectors import Actor, get_scoped_or_404, scope_to_actor
 from services.catalog.models import Entitlement
+from services.core.filters import filter_given, today_start
 from services.inference.models import InferenceRequest
 from services.inference.notify import hub
 from services.inference.pipelines import PastRequest
 
+Status = InferenceRequest.Status
 
-def inference_request_list(*, actor: Actor, scenario: str | None = None, status: str | None = None) -> QuerySet:
+
+def inference_request_list(
+    *, actor: Actor, scenario: str | None = None, status: str | None = None, domain: str | None = None,
+    bureau: str | None = None, alert: bool | None = None, day: tuple[datetime, datetime] | None = None,
+) -> QuerySet[InferenceRequest]:
+    """The actor's requests, newest first. Every filter narrows the scope, never widens it: ``bureau``
+    is a slug, ``alert`` False includes requests without a decision (failed ones), ``day`` is
+    [start, end) of submission."""
     qs = scope_to_actor(InferenceRequest.objects.select_related("scenario", "bureau"), actor)
-    if scenario:
-        qs = qs.filter(scenario__slug=scenario)
-    if status:
-        qs = qs.filter(status=status)
-    return qs
+    qs = filter_given(qs, scenario__slug=scenario, status=status, scenario__domain__slug=domain, bureau__slug=bureau)
+    if day is not None:
+        qs = qs.filter(created_at__gte=day[0], created_at__lt=day[1])
+    if alert is True:
+        qs = qs.filter(alert=True)
+    elif alert is False:
+        qs = qs.filter(Q(alert=False) | Q(alert__isnull=True))
+    return qs.order_by("-created_at")
+
+
+def inference_request_counts_today(*, actor: Actor) -> dict[str, int]:
+    """Today's requests in the actor's scope: total, alerts, failed, and waiting (queued or running)."""
+    return inference_request_list(actor=actor).filter(created_at__gte=today_start()).aggregate(
+        total=Count("id"),
+        alerts=Count("id", filter=Q(alert=True)),
+        failed=Count("id", filter=Q(status=Status.FAILED)),
+        waiting=Count("id", filter=Q(status__in=(Status.QUEUED, Status.RUNNING))),
+    )
+
+
+def inference_request_in_flight(*, actor: Actor) -> dict[str, int]:
+    """Work in the actor's scope: queued and running now, succeeded and failed in the last hour."""
+    hour_ago = timezone.now() - timedelta(hours=1)
+    return scope_to_actor(InferenceRequest.objects.all(), actor).aggregate(
+        queued=Count("id", filter=Q(status=Status.QUEUED)),
+        running=Count("id", filter=Q(status=Status.RUNNING)),
+        done_hour=Count("id", filter=Q(finished_at__gte=hour_ago, status=Status.SUCCEEDED)),
+        failed_hour=Count("id", filter=Q(finished_at__gte=hour_ago, status=Status.FAILED)),
+    )
 
 
 def inference_request_get(*, actor: Actor, request_id) -> InferenceRequest:
@@ -150,8 +183,7 @@ def entitlement_usage_list(*, actor: Actor, bureau) -> list[dict]:
     It lives here rather than in the catalog because usage is counted on request rows, and the
     catalog must not depend on inference. ``bureau`` must be one the actor may see.
     """
-    now = timezone.localtime()
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    day = today_start()
     month = day.replace(day=1)
     rows = scope_to_actor(InferenceRequest.objects.filter(bureau=bureau, created_at__gte=month), actor)
     usage = {

@@ -7,10 +7,8 @@ selectors), so another bureau's request is a 404 here exactly as in the API.
 
 import json
 import re
-from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,18 +16,24 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from services.accounts.models import Bureau
 from services.accounts.portal import MANAGE_ROLES, SUBMIT_ROLES, SYSTEM_ROLES, portal_view
-from services.catalog.models import Domain, Scenario
-from services.catalog.selectors import scenario_get
+from services.accounts.selectors import bureau_filter_choices
+from services.catalog.selectors import domain_list, scenario_get, scenario_list
 from services.catalog.views import example_path, scenario_context
 from services.core.errors import ApplicationError
+from services.core.filters import local_day
 from services.core.pagination import CappedPaginator
 from services.inference import forms, system
 from services.inference.access import inference_request_check_raw_input
 from services.inference.audit import inference_request_viewed
 from services.inference.models import InferenceRequest
-from services.inference.selectors import entitlement_usage_list, inference_request_get, inference_request_list
+from services.inference.selectors import (
+    entitlement_usage_list,
+    inference_request_counts_today,
+    inference_request_get,
+    inference_request_in_flight,
+    inference_request_list,
+)
 from services.inference.services import inference_request_submit
 
 Status = InferenceRequest.Status
@@ -72,43 +76,25 @@ def request_submit(request, actor, slug):
 def request_list(request, actor):
     filters = {name: request.GET.get(name, "").strip()[:100]
                for name in ("scenario", "status", "alert", "bureau", "domain", "day")}
-    qs = inference_request_list(actor=actor, scenario=filters["scenario"] or None, status=filters["status"] or None)
-    if filters["domain"]:
-        qs = qs.filter(scenario__domain__slug=filters["domain"])
     # ``day``: requests submitted on that local day (the situation view links "today's requests" here).
-    try:
-        day = date.fromisoformat(filters["day"]) if filters["day"] else None
-    except ValueError:
-        day, filters["day"] = None, ""
-    if day is not None:
-        start = timezone.make_aware(datetime.combine(day, time.min))
-        qs = qs.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
-    if filters["alert"] == "yes":
-        qs = qs.filter(alert=True)
-    elif filters["alert"] == "no":
-        qs = qs.filter(Q(alert=False) | Q(alert__isnull=True))
-    if filters["bureau"] and actor.sees_all_bureaus:
-        qs = qs.filter(bureau__slug=filters["bureau"])
-    page = CappedPaginator(qs.order_by("-created_at"), PAGE_SIZE).get_page(request.GET.get("page"))
-    query = urlencode({k: v for k, v in filters.items() if v})
-    scoped = inference_request_list(actor=actor)
-    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    counts = scoped.filter(created_at__gte=today).aggregate(
-        total=Count("id"),
-        alerts=Count("id", filter=Q(alert=True)),
-        failed=Count("id", filter=Q(status=Status.FAILED)),
-        waiting=Count("id", filter=Q(status__in=(Status.QUEUED, Status.RUNNING))),
+    day = local_day(filters["day"]) if filters["day"] else None
+    if day is None:
+        filters["day"] = ""
+    qs = inference_request_list(
+        actor=actor, scenario=filters["scenario"], status=filters["status"], domain=filters["domain"], day=day,
+        alert={"yes": True, "no": False}.get(filters["alert"]),
+        bureau=filters["bureau"] if actor.sees_all_bureaus else None,
     )
     return render(request, "inference/request_list.html", {
-        "page": page,
+        "page": CappedPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page")),
         "filters": filters,
-        "query": query,
+        "query": urlencode({k: v for k, v in filters.items() if v}),
         "filtered": any(filters.values()),
-        "scenarios": Scenario.objects.select_related("domain").order_by("domain__order", "order", "slug"),
+        "scenarios": scenario_list(),
         "statuses": Status.choices,
-        "bureaus": Bureau.objects.order_by("slug") if actor.sees_all_bureaus else [],
-        "domains": Domain.objects.all(),
-        "today": counts,
+        "bureaus": bureau_filter_choices(actor=actor),
+        "domains": domain_list(),
+        "today": inference_request_counts_today(actor=actor),
     })
 
 
@@ -208,41 +194,39 @@ def request_live(request, actor, request_id):
     return render(request, "inference/_request_body.html", request_context(obj, show_raw=actor.sees_raw_inputs))
 
 
-@portal_view()
-def request_input(request, actor, request_id):
+def _raw_file(actor, request_id, part: str):
+    """The submitted file (``input``) or the annotated image of a request: the bureau's own bytes, so
+    never an auditor's, and every read is recorded."""
     obj = inference_request_get(actor=actor, request_id=request_id)
     inference_request_check_raw_input(actor=actor)
-    if not obj.input_file:
+    if part == "input":
+        file, content_type = obj.input_file, obj.input_content_type or "application/octet-stream"
+    else:
+        file, content_type = obj.annotated_image, "image/jpeg"
+    if not file:
         raise Http404
-    inference_request_viewed(actor=actor, request=obj, part="input")
-    return FileResponse(obj.input_file.open("rb"), content_type=obj.input_content_type or "application/octet-stream")
+    inference_request_viewed(actor=actor, request=obj, part=part)
+    return FileResponse(file.open("rb"), content_type=content_type)
+
+
+@portal_view()
+def request_input(request, actor, request_id):
+    return _raw_file(actor, request_id, "input")
 
 
 @portal_view()
 def request_annotated(request, actor, request_id):
-    obj = inference_request_get(actor=actor, request_id=request_id)
-    inference_request_check_raw_input(actor=actor)
-    if not obj.annotated_image:
-        raise Http404
-    inference_request_viewed(actor=actor, request=obj, part="annotated_image")
-    return FileResponse(obj.annotated_image.open("rb"), content_type="image/jpeg")
+    return _raw_file(actor, request_id, "annotated_image")
 
 
 @portal_view(*SYSTEM_ROLES)
 def system_status(request, actor):
     """Triton and per-model readiness, queue depth per tier, workers online, and work in flight."""
-    hour_ago = timezone.now() - timedelta(hours=1)
-    in_flight = InferenceRequest.objects.aggregate(
-        queued=Count("id", filter=Q(status=Status.QUEUED)),
-        running=Count("id", filter=Q(status=Status.RUNNING)),
-        done_hour=Count("id", filter=Q(finished_at__gte=hour_ago, status=Status.SUCCEEDED)),
-        failed_hour=Count("id", filter=Q(finished_at__gte=hour_ago, status=Status.FAILED)),
-    )
     return render(request, "inference/system_status.html", {
         "triton": system.triton_status(),
         "queues": system.queue_depths(),
         "workers": system.workers_online(),
-        "in_flight": in_flight,
+        "in_flight": inference_request_in_flight(actor=actor),
         "checked_at": timezone.now(),
     })
 

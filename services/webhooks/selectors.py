@@ -6,13 +6,16 @@ platform admins see all. Anything else is a 404, as for any other bureau's objec
 
 from django.db.models import QuerySet
 
+from services.accounts.models import Bureau
 from services.accounts.selectors import Actor, get_scoped_or_404, scope_to_actor
 from services.core.errors import NotFound
+from services.core.filters import filter_given
 from services.webhooks.models import Webhook, WebhookDelivery
 
 
-def webhook_list(*, actor: Actor) -> QuerySet:
-    qs = scope_to_actor(Webhook.objects.select_related("api_client", "bureau"), actor)
+def webhook_list(*, actor: Actor, bureau: Bureau | None = None) -> QuerySet:
+    """``bureau`` narrows the scope to one bureau (the administration tab shows the manager's own)."""
+    qs = filter_given(scope_to_actor(Webhook.objects.select_related("api_client", "bureau"), actor), bureau=bureau)
     if actor.api_client is not None:
         qs = qs.filter(api_client=actor.api_client)
     return qs
@@ -25,8 +28,10 @@ def webhook_get(*, actor: Actor, webhook_id) -> Webhook:
     return webhook
 
 
-def webhook_delivery_list(*, actor: Actor, webhook: Webhook) -> QuerySet:
-    return scope_to_actor(WebhookDelivery.objects.filter(webhook=webhook), actor)
+def webhook_delivery_list(*, actor: Actor, webhook: Webhook | None = None, bureau: Bureau | None = None) -> QuerySet:
+    """One webhook's deliveries, or (without ``webhook``) every delivery in scope, newest first."""
+    qs = scope_to_actor(WebhookDelivery.objects.select_related("webhook"), actor)
+    return filter_given(qs, webhook=webhook, bureau=bureau).order_by("-created_at")
 
 
 def webhook_delivery_get(*, actor: Actor, delivery_id) -> WebhookDelivery:

@@ -7,23 +7,18 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from services.accounts.models import ApiClient
 from services.accounts.portal import MANAGE_ROLES, portal_view
-from services.accounts.selectors import scope_to_actor
+from services.accounts.selectors import api_client_list
 from services.core.errors import ApplicationError
-from services.webhooks.models import WebhookDelivery
-from services.webhooks.selectors import webhook_get, webhook_list
+from services.webhooks.selectors import webhook_delivery_list, webhook_get, webhook_list
 from services.webhooks.services import webhook_create, webhook_revoke
 
 
 def _context(actor, **extra) -> dict:
-    clients = scope_to_actor(ApiClient.objects.all(), actor).filter(bureau=actor.bureau, revoked_at__isnull=True)
-    deliveries = scope_to_actor(WebhookDelivery.objects.select_related("webhook"), actor).filter(
-        bureau=actor.bureau)
     return {
-        "webhooks": webhook_list(actor=actor).filter(bureau=actor.bureau).order_by("revoked_at", "-created_at"),
-        "clients": clients.order_by("name"),
-        "deliveries": deliveries.order_by("-created_at")[:30],
+        "webhooks": webhook_list(actor=actor, bureau=actor.bureau).order_by("revoked_at", "-created_at"),
+        "clients": api_client_list(actor=actor, active_only=True).order_by("name"),
+        "deliveries": webhook_delivery_list(actor=actor, bureau=actor.bureau)[:30],
         "form": {"url": "", "api_client": ""},
         "error": None,
         "new_webhook": None,
