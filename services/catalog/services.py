@@ -1,4 +1,4 @@
-"""Writes for the catalog: the idempotent loader and entitlements."""
+"""Writes for the catalog: the idempotent loader, entitlements, and models put in service for a scenario."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,3 +138,30 @@ def entitlement_upsert(
             object_id=f"{bureau.slug}:{scenario.slug}", details={"values": values, "previous": before},
         )
     return entitlement
+
+
+@transaction.atomic
+def scenario_custom_model_set(
+    *, scenario: Scenario, model_name: str, pipeline: str, params_schema: dict[str, Any], by: str, bureau: str = "",
+    details: dict[str, Any] | None = None,
+) -> Scenario:
+    """Put a model supplied for a "model needed" scenario in service: the scenario becomes active and
+    runs that model with ``pipeline``; the loader leaves these fields alone from now on (``custom_model``).
+
+    Who put it in service and what it replaced is an audit entry by ``by`` (a label; ``bureau`` is
+    the actor's bureau slug); ``details`` adds what the caller knows of the model (labels, digest).
+    """
+    values = {
+        "custom_model": model_name, "status": Scenario.Status.ACTIVE, "pipeline": pipeline,
+        "model_names": [model_name], "params_schema": params_schema,
+    }
+    previous = {name: getattr(scenario, name) for name in values if name != "params_schema"}
+    for name, value in values.items():
+        setattr(scenario, name, value)
+    scenario.save(update_fields=list(values))  # the save also clears the cached scenario (configcache)
+    audit_record(
+        action=AuditEntry.Action.CATALOG_CHANGED, actor=by, bureau=bureau, object_type="scenario",
+        object_id=scenario.slug,
+        details={**(details or {}), "custom_model": model_name, "pipeline": pipeline, "previous": previous},
+    )
+    return scenario

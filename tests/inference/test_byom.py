@@ -2,6 +2,7 @@
 running Triton and the scenario starts working; a broken model is refused and nothing changes."""
 
 import io
+import json
 
 import numpy as np
 import onnx
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 
 from services.accounts.models import Membership
 from services.accounts.services import bureau_upsert, member_upsert
+from services.audit.models import AuditEntry
 from services.catalog.models import Domain, Scenario
 from services.catalog.services import catalog_load, entitlement_upsert
 from tests.conftest import PASSWORD
@@ -90,6 +92,11 @@ def test_uploaded_model_serves_the_scenario(admin_client, needed_scenario, run_s
     green = run_scenario(needed_scenario.slug, image=jpeg((30, 200, 40)))
     assert green.alert is False and green.result["top"] == "clear"
 
+    # Putting the model in service is a catalog change, audited with who did it.
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CATALOG_CHANGED, object_id=needed_scenario.slug)
+    assert entry.actor == "user:padmin" and entry.bureau == "platform"
+    assert json.loads(entry.details)["custom_model"] == "custom_garbage_overflow_test"
+
     catalog_load()  # reloading the catalog data must not undo the upload
     needed_scenario.refresh_from_db()
     assert needed_scenario.status == "active" and needed_scenario.pipeline == "image_classifier"
@@ -116,6 +123,7 @@ def test_a_bad_model_is_refused_and_nothing_changes(admin_client, needed_scenari
     needed_scenario.refresh_from_db()
     assert needed_scenario.status == "model_needed" and not needed_scenario.custom_model
     assert files() == before
+    assert not AuditEntry.objects.filter(object_type="scenario", object_id=needed_scenario.slug).exists()
 
 
 def test_only_platform_admins_upload(api_a, needed_scenario):

@@ -22,7 +22,7 @@ from django.db import transaction
 from services.accounts.selectors import Actor, Role
 from services.catalog.models import Scenario
 from services.catalog.selectors import scenario_get
-from services.core import configcache
+from services.catalog.services import scenario_custom_model_set
 from services.core.errors import ApplicationError, Conflict, PermissionDenied
 from services.inference import triton
 from services.inference.models import UploadedModel
@@ -154,12 +154,9 @@ def custom_model_upload(
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
     with transaction.atomic():
-        configcache.invalidate()  # an update() sends no signal
-        Scenario.objects.filter(pk=scenario.pk).update(
-            custom_model=name,
-            status=Scenario.Status.ACTIVE,
-            pipeline="image_classifier",
-            model_names=[name],
+        scenario_custom_model_set(
+            scenario=scenario, model_name=name, pipeline="image_classifier", by=actor.label,
+            bureau=actor.bureau.slug if actor.bureau else "",
             params_schema={
                 "type": "object",
                 "additionalProperties": False,
@@ -170,6 +167,7 @@ def custom_model_upload(
                     "min_score": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
                 },
             },
+            details={"labels": labels, "alert_labels": list(alert_labels), "onnx_sha256": sha},
         )
         return UploadedModel.objects.create(
             scenario=scenario, triton_name=name, onnx_sha256=sha, onnx_bytes=len(content), labels=labels,

@@ -32,7 +32,7 @@ class Command(BaseCommand):
         )
         try:
             record = byom.custom_model_upload(
-                actor=Actor(bureau=None, role=Role.PLATFORM_ADMIN),
+                actor=Actor(bureau=None, role=Role.PLATFORM_ADMIN, service="command:upload_model"),
                 scenario_slug=o["scenario"],
                 content=o["onnx"].read_bytes(),
                 labels=o["labels"].split(","),
