@@ -1,4 +1,5 @@
-"""API key authentication: ``Authorization: Api-Key <key>`` or ``X-API-Key: <key>``."""
+"""API key authentication: ``Authorization: Api-Key <key>`` or ``X-API-Key: <key>``; its key-reading
+base also serves the sources app's device keys (``Device-Key <key>``)."""
 
 from datetime import timedelta
 
@@ -14,35 +15,64 @@ from services.core import configcache
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class ApiClientUser:
-    """The authenticated principal of an API call: a department's client acting for its bureau."""
+class KeyPrincipal:
+    """``request.user`` of a call made with a key: a department's client or a device, never a person."""
 
     is_authenticated = True
     is_anonymous = False
     is_active = True
     is_staff = False
     is_superuser = False
+    pk = None
+    id = None
+
+
+class KeyAuthentication(authentication.BaseAuthentication):
+    """A key sent as ``Authorization: <scheme> <key>``; subclasses name the scheme and find the key's row
+    (API keys here, device keys in the sources app)."""
+
+    scheme = ""
+    realm = ""
+
+    def key_from_request(self, request) -> str | None:
+        header = authentication.get_authorization_header(request).decode(errors="replace")
+        word = f"{self.scheme.lower()} "
+        return header[len(word):].strip() if header.lower().startswith(word) else None
+
+    def authenticate_header(self, request) -> str:
+        return f'{self.scheme} realm="{self.realm}"'
+
+
+class KeyScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema says a ``KeyAuthentication``'s key is sent: in ``Authorization``."""
+
+    description = ""
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization", "description": self.description}
+
+
+class ApiClientUser(KeyPrincipal):
+    """The authenticated principal of an API call: a department's client acting for its bureau."""
 
     def __init__(self, client: ApiClient) -> None:
         self.api_client = client
         self.bureau = client.bureau
-        self.pk = None
-        self.id = None
 
     def __str__(self) -> str:
         return f"api-client:{self.api_client.prefix}"
 
 
-def _key_from_request(request) -> str | None:
-    header = authentication.get_authorization_header(request).decode(errors="replace")
-    if header.lower().startswith("api-key "):
-        return header[8:].strip()
-    return request.headers.get("X-API-Key")
+class ApiKeyAuthentication(KeyAuthentication):
+    scheme = "Api-Key"
+    realm = "api"
 
+    def key_from_request(self, request) -> str | None:
+        key = super().key_from_request(request)
+        return key if key is not None else request.headers.get("X-API-Key")
 
-class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
-        key = _key_from_request(request)
+        key = self.key_from_request(request)
         if key is None:
             return None
         prefix = parse_prefix(key)
@@ -63,20 +93,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             client.last_used_at = now  # the cached row too: one write a minute, not one a call
         return ApiClientUser(client), client
 
-    def authenticate_header(self, request) -> str:
-        return 'Api-Key realm="api"'
 
-
-class ApiKeyScheme(OpenApiAuthenticationExtension):
-    """Tells the OpenAPI schema how department keys are sent."""
-
+class ApiKeyScheme(KeyScheme):
     target_class = ApiKeyAuthentication
     name = "ApiKeyAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "`Api-Key <key>` (or the header `X-API-Key: <key>`)",
-        }
+    description = "`Api-Key <key>` (or the header `X-API-Key: <key>`)"

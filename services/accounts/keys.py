@@ -1,4 +1,8 @@
-"""API key format and hashing: ``cai_<prefix>_<secret>``; the secret has 256 bits of entropy."""
+"""Key format and hashing: ``<kind>_<prefix>_<secret>``, the secret with 256 bits of entropy.
+
+The kind says what a key opens: ``cai`` an API client's key (the default here), ``cad`` a source's
+device key (sources app). The prefix finds the row; only the SHA-256 of the whole key is stored.
+"""
 
 import hashlib
 import hmac
@@ -7,10 +11,10 @@ import secrets
 KEY_PREFIX = "cai"
 
 
-def generate_key() -> tuple[str, str, str]:
+def generate_key(kind: str = KEY_PREFIX) -> tuple[str, str, str]:
     """Return (full key, prefix, sha256 hex of the full key)."""
     prefix = secrets.token_hex(4)
-    key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = f"{kind}_{prefix}_{secrets.token_urlsafe(32)}"
     return key, prefix, hash_key(key)
 
 
@@ -19,9 +23,10 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def parse_prefix(key: str) -> str | None:
+def parse_prefix(key: str, kind: str = KEY_PREFIX) -> str | None:
+    """The prefix of a well-formed key of this kind, else None."""
     parts = key.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+    if len(parts) != 3 or parts[0] != kind or not parts[1] or not parts[2]:
         return None
     return parts[1]
 

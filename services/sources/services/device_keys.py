@@ -1,30 +1,19 @@
-"""Device keys: the secret a pushing source (drone, patrol phone, sensor) sends with its frames."""
+"""Device keys: the secret a pushing source (drone, patrol phone, sensor) sends with its frames.
 
-import hashlib
-import hmac
-import secrets
+They are API keys of another kind (``cad_<prefix>_<secret>``, ``accounts.keys``): the prefix finds
+the source, only the key's SHA-256 is stored, and a new key replaces the old one at once.
+"""
 
 from django.db import transaction
 
+from services.accounts import keys
 from services.accounts.selectors import Actor
 from services.audit.models import AuditEntry
 from services.audit.services import audit_record
 from services.sources.models import Source
 from services.sources.services.access import check_can_write
 
-DEVICE_KEY_PREFIX = "cad"
-
-
-def _hash_key(key: str) -> str:
-    # A plain SHA-256 suffices, as for API keys: the secret is random and long.
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def parse_device_prefix(key: str) -> str | None:
-    parts = (key or "").split("_", 2)
-    if len(parts) != 3 or parts[0] != DEVICE_KEY_PREFIX or not parts[1] or not parts[2]:
-        return None
-    return parts[1]
+DEVICE_KEY_KIND = "cad"
 
 
 @transaction.atomic
@@ -33,14 +22,12 @@ def source_device_key_issue(*, actor: Actor, source: Source) -> tuple[Source, st
     check_can_write(actor, source)
     source = Source.objects.select_for_update().get(pk=source.pk)
     previous = source.key_prefix
-    prefix = secrets.token_hex(4)
-    key = f"{DEVICE_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    source.key_prefix, source.key_hash = prefix, _hash_key(key)
+    key, source.key_prefix, source.key_hash = keys.generate_key(DEVICE_KEY_KIND)
     source.save(update_fields=["key_prefix", "key_hash", "updated_at"])
     audit_record(
         action=AuditEntry.Action.DEVICE_KEY_ISSUED, actor=actor.label, bureau=source.bureau.slug,
         object_type="source", object_id=source.pk,
-        details={"name": source.name, "prefix": prefix, "replaces": previous or None},
+        details={"name": source.name, "prefix": source.key_prefix, "replaces": previous or None},
     )
     return source, key
 
@@ -62,10 +49,10 @@ def source_device_key_revoke(*, actor: Actor, source: Source) -> Source:
 
 def source_for_device_key(*, key: str) -> Source | None:
     """The source a device key belongs to, or None (unknown, malformed or replaced key)."""
-    prefix = parse_device_prefix(key)
+    prefix = keys.parse_prefix(key, DEVICE_KEY_KIND)
     if prefix is None:
         return None
     source = Source.objects.select_related("bureau").filter(key_prefix=prefix).first()
-    if source is None or not source.key_hash or not hmac.compare_digest(_hash_key(key), source.key_hash):
+    if source is None or not source.key_hash or not keys.key_matches(key, source.key_hash):
         return None
     return source
