@@ -10,10 +10,11 @@ import json
 import math
 import wave
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from services.core.errors import ApplicationError
@@ -206,7 +207,22 @@ def parse_captured_at(value: Any) -> datetime | None:
         raise ApplicationError(
             "captured_at is not an ISO 8601 time (e.g. 2026-11-28T10:00:00+08:00).", code="invalid_captured_at"
         ) from None
-    if moment.tzinfo is None:
+    return check_captured_at(moment)
+
+
+def check_captured_at(captured_at: datetime | None, *, max_age_s: int | None = None) -> datetime | None:
+    """The one check of a capture time, for requests and device pushes alike: it carries its zone and
+    does not lie ahead of our clock beyond device drift (``CITYAI_CAPTURE_CLOCK_SKEW_SECONDS``); a
+    caller that takes only recent captures (a device's push) gives ``max_age_s``."""
+    if captured_at is None:
+        return None
+    if timezone.is_naive(captured_at):
         raise ApplicationError("captured_at needs a time zone (e.g. 2026-11-28T10:00:00+08:00).",
                                code="invalid_captured_at")
-    return moment
+    now = timezone.now()
+    if captured_at > now + timedelta(seconds=settings.CITYAI_CAPTURE_CLOCK_SKEW_SECONDS):
+        raise ApplicationError("captured_at lies in the future.", code="invalid_captured_at")
+    if max_age_s is not None and captured_at < now - timedelta(seconds=max_age_s):
+        raise ApplicationError(f"captured_at is older than {max_age_s} s; send old recordings as ordinary requests.",
+                               code="invalid_captured_at")
+    return captured_at

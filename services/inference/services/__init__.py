@@ -17,7 +17,6 @@ from services.inference.services.quota import fair_tier
 from services.inference.services.recovery import inference_requests_requeue_stale
 from services.inference.services.submit import (
     SubmitItem,
-    check_captured_at,
     inference_request_submit,
     inference_requests_submit,
     scenario_params_resolve,
@@ -27,7 +26,6 @@ __all__ = [
     "ExecuteOutcome",
     "SubmitItem",
     "announce_finished",
-    "check_captured_at",
     "fair_tier",
     "inference_request_execute",
     "inference_request_submit",

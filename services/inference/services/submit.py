@@ -9,10 +9,9 @@ be accepted (wrong kind, bad params, a malformed capture time) is refused alone,
 
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -24,7 +23,7 @@ from services.catalog.selectors import scenario_get_active
 from services.core.bulk import insert_rows
 from services.core.errors import ApplicationError, Conflict, PermissionDenied, Throttled
 from services.inference import pipelines
-from services.inference.inputs import CheckedInput, reject_nul
+from services.inference.inputs import CheckedInput, check_captured_at, reject_nul
 from services.inference.models import InferenceRequest
 from services.inference.services.enqueue import drains_for, enqueue_drain
 from services.inference.services.quota import admit, release_quota
@@ -43,17 +42,6 @@ def scenario_params_resolve(*, scenario: Scenario, params: Any) -> dict[str, Any
         except ValueError as exc:
             raise ApplicationError(f"params are not valid: {exc}", code="invalid_params") from None
     return resolved
-
-
-def check_captured_at(captured_at: datetime | None) -> None:
-    """A capture time must carry its zone and may not lie ahead of our clock (beyond device drift)."""
-    if captured_at is None:
-        return
-    if timezone.is_naive(captured_at):
-        raise ApplicationError("captured_at needs a time zone (e.g. 2026-11-28T10:00:00+08:00).",
-                               code="invalid_captured_at")
-    if captured_at > timezone.now() + timedelta(seconds=settings.CITYAI_CAPTURE_CLOCK_SKEW_SECONDS):
-        raise ApplicationError("captured_at lies in the future.", code="invalid_captured_at")
 
 
 def _check_source(source: str) -> str:

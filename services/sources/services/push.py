@@ -10,32 +10,19 @@ from PIL import Image
 
 from services.catalog.models import Scenario
 from services.core.errors import ApplicationError, Conflict
-from services.inference.inputs import CheckedInput
+from services.inference.inputs import CheckedInput, check_captured_at
 from services.inference.models import InferenceRequest
 from services.sources.models import Binding, Source
 from services.sources.services.submit import run_bindings, store_frame
 
 
-def _check_push_time(captured_at: datetime | None, now: datetime) -> datetime:
-    if captured_at is None:
-        return now
-    if timezone.is_naive(captured_at):
-        raise ApplicationError("captured_at needs a time zone.", code="invalid_captured_at")
-    if captured_at > now + timedelta(seconds=settings.CITYAI_CAPTURE_CLOCK_SKEW_SECONDS):
-        raise ApplicationError("captured_at lies in the future.", code="invalid_captured_at")
-    if captured_at < now - timedelta(seconds=settings.CITYAI_DEVICE_MAX_CAPTURE_AGE_SECONDS):
-        raise ApplicationError(
-            f"captured_at is older than {settings.CITYAI_DEVICE_MAX_CAPTURE_AGE_SECONDS} s; "
-            "send old recordings as ordinary requests.", code="invalid_captured_at",
-        )
-    return captured_at
-
-
 def device_push_for_source(
     *, source: Source, checked: CheckedInput, captured_at: datetime | None = None
 ) -> list[InferenceRequest]:
+    # Old recordings go as ordinary requests: a push reports what a device sees now.
+    check_captured_at(captured_at, max_age_s=settings.CITYAI_DEVICE_MAX_CAPTURE_AGE_SECONDS)
     now = timezone.now()
-    at = _check_push_time(captured_at, now)
+    at = captured_at or now
     if not source.enabled:
         raise Conflict("This source is disabled; a manager can enable it again.", code="source_disabled")
     bindings = list(source.bindings.select_related("scenario").filter(enabled=True))
