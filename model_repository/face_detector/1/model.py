@@ -12,49 +12,16 @@ COMPUTE_MS is measured inside execute() around this request's decode and detecti
 """
 
 import json
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
-try:  # only present inside Triton's python backend stub
-    import triton_python_backend_utils as pb_utils
-except ImportError:  # unit tests import the pure functions
-    pb_utils = None
+# The helpers every model shares live in model_common/ beside this repository (model_repository/README.md).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "model_common"))
+from triton_common import nms, param, pb_utils, request_image, respond_each
 
 MERGE_IOU = 0.3
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy NMS over [N,4] x1,y1,x2,y2; returns kept indices, best first."""
-    order = np.argsort(-scores, kind="stable")
-    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
-    keep = []
-    while order.size:
-        i = order[0]
-        keep.append(i)
-        rest = order[1:]
-        xx1 = np.maximum(boxes[i, 0], boxes[rest, 0])
-        yy1 = np.maximum(boxes[i, 1], boxes[rest, 1])
-        xx2 = np.minimum(boxes[i, 2], boxes[rest, 2])
-        yy2 = np.minimum(boxes[i, 3], boxes[rest, 3])
-        inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
-        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
-        order = rest[iou <= iou_threshold]
-    return np.asarray(keep, dtype=np.int64)
-
-
-def _param(model_config: dict, key: str, default: str) -> str:
-    return model_config.get("parameters", {}).get(key, {}).get("string_value", default)
-
-
-def decode_image(raw: bytes) -> np.ndarray:
-    import cv2
-
-    buf = np.frombuffer(raw, dtype=np.uint8)
-    image = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
-    if image is None:
-        raise ValueError(f"IMAGE is not a decodable image ({len(raw)} bytes)")
-    return image
 
 
 class TritonPythonModel:
@@ -62,12 +29,12 @@ class TritonPythonModel:
         import cv2
 
         config = json.loads(args["model_config"])
-        cv2.setNumThreads(int(_param(config, "cv2_num_threads", "1")))
-        self.scale_factor = float(_param(config, "scale_factor", "1.1"))
-        self.min_neighbors = int(_param(config, "min_neighbors", "5"))
-        self.min_size = int(_param(config, "min_size", "20"))
-        self.max_side = int(_param(config, "max_side", "960"))
-        self.use_profile = _param(config, "use_profile", "true").lower() == "true"
+        cv2.setNumThreads(int(param(config, "cv2_num_threads", "1")))
+        self.scale_factor = float(param(config, "scale_factor", "1.1"))
+        self.min_neighbors = int(param(config, "min_neighbors", "5"))
+        self.min_size = int(param(config, "min_size", "20"))
+        self.max_side = int(param(config, "max_side", "960"))
+        self.use_profile = param(config, "use_profile", "true").lower() == "true"
         folder = cv2.data.haarcascades
         self.frontal = cv2.CascadeClassifier(folder + "haarcascade_frontalface_default.xml")
         self.profile = cv2.CascadeClassifier(folder + "haarcascade_profileface.xml")
@@ -113,28 +80,8 @@ class TritonPythonModel:
         return boxes.astype(np.float32), scores.astype(np.float32)
 
     def _respond(self, request) -> list:
-        raw = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
-        if raw.size != 1:
-            raise ValueError(f"send one image per request (got {raw.size}); Triton batches requests")
-        value = raw.reshape(-1)[0]
-        boxes, scores = self.detect(decode_image(value if isinstance(value, bytes) else bytes(value)))
+        boxes, scores = self.detect(request_image(request))
         return [pb_utils.Tensor("BOXES", boxes[np.newaxis]), pb_utils.Tensor("SCORES", scores[np.newaxis])]
 
     def execute(self, requests):
-        responses = []
-        for request in requests:
-            started = time.perf_counter()
-            try:
-                tensors = self._respond(request)
-            except ValueError as exc:
-                error = pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG)
-                responses.append(pb_utils.InferenceResponse(error=error))
-                continue
-            except Exception as exc:  # noqa: BLE001 - one bad request must not fail the whole batch
-                error = pb_utils.TritonError(f"face detector failed: {exc!r}")
-                responses.append(pb_utils.InferenceResponse(error=error))
-                continue
-            compute_ms = np.array([[(time.perf_counter() - started) * 1000.0]], dtype=np.float32)
-            tensors.append(pb_utils.Tensor("COMPUTE_MS", compute_ms))
-            responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
-        return responses
+        return respond_each(requests, self._respond, "face detector")

@@ -11,15 +11,15 @@ not included (the client sees it as wall minus compute).
 """
 
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-try:  # only present inside Triton's python backend stub
-    import triton_python_backend_utils as pb_utils
-except ImportError:  # unit tests import the pure functions
-    pb_utils = None
+# The helpers every model shares live in model_common/ beside this repository (model_repository/README.md).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "model_common"))
+from triton_common import failed_response, invalid_response, nms, onnx_session, param, pb_utils, request_image
 
 INPUT_SIZE = 416
 STRIDES = (8, 16, 32)
@@ -49,25 +49,6 @@ def letterbox(image_bgr: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray
     canvas -= MEAN
     canvas /= STD
     return np.ascontiguousarray(canvas.transpose(2, 0, 1)), scale
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy NMS over one class; returns kept indices, best first."""
-    order = np.argsort(-scores, kind="stable")
-    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
-    keep = []
-    while order.size:
-        i = order[0]
-        keep.append(i)
-        rest = order[1:]
-        xx1 = np.maximum(boxes[i, 0], boxes[rest, 0])
-        yy1 = np.maximum(boxes[i, 1], boxes[rest, 1])
-        xx2 = np.minimum(boxes[i, 2], boxes[rest, 2])
-        yy2 = np.minimum(boxes[i, 3], boxes[rest, 3])
-        inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
-        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
-        order = rest[iou <= iou_threshold]
-    return np.asarray(keep, dtype=np.int64)
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -148,26 +129,14 @@ def split_outputs(outputs: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.
     return score_maps, box_maps
 
 
-def _param(model_config: dict, key: str, default: str) -> str:
-    return model_config.get("parameters", {}).get(key, {}).get("string_value", default)
-
-
 class TritonPythonModel:
     def initialize(self, args):
         import cv2
-        import onnxruntime as ort
 
         config = json.loads(args["model_config"])
-        cv2.setNumThreads(int(_param(config, "cv2_num_threads", "1")))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(_param(config, "intra_op_num_threads", "2"))
-        options.inter_op_num_threads = 1
-        # ONNX Runtime's pool threads spin-wait for work by default: on cores shared with the platform
-        # (and with other models) that burns CPU the others need. config.pbtxt parameter allow_spinning.
-        options.add_session_config_entry("session.intra_op.allow_spinning", _param(config, "allow_spinning", "0"))
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        cv2.setNumThreads(int(param(config, "cv2_num_threads", "1")))
         weights = Path(args["model_repository"]) / args["model_version"] / "nanodet.onnx"
-        self.session = ort.InferenceSession(str(weights), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(weights, config)
         self.input_name = self.session.get_inputs()[0].name
         batch_dim = self.session.get_inputs()[0].shape[0]
         # The converter may leave the batch dimension fixed at 1; then a dynamic batch is looped.
@@ -181,16 +150,7 @@ class TritonPythonModel:
         return [np.concatenate(level) for level in zip(*parts, strict=True)]
 
     def _prepare(self, request) -> dict:
-        import cv2
-
-        raw = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
-        if raw.size != 1:
-            raise ValueError(f"send one image per request (got {raw.size}); Triton batches requests")
-        value = raw.reshape(-1)[0]
-        buf = np.frombuffer(value if isinstance(value, bytes) else bytes(value), dtype=np.uint8)
-        image = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
-        if image is None:
-            raise ValueError(f"IMAGE is not a decodable image ({buf.size} bytes)")
+        image = request_image(request)
         threshold = DEFAULT_SCORE_THRESHOLD
         given = pb_utils.get_input_tensor_by_name(request, "SCORE_THRESHOLD")
         if given is not None:
@@ -208,10 +168,9 @@ class TritonPythonModel:
             try:
                 prepared[i] = self._prepare(request)
             except ValueError as exc:
-                error = pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG)
-                responses[i] = pb_utils.InferenceResponse(error=error)
+                responses[i] = invalid_response(exc)
             except Exception as exc:  # noqa: BLE001 - one bad request must not fail the whole batch
-                responses[i] = pb_utils.InferenceResponse(error=pb_utils.TritonError(f"detector failed: {exc!r}"))
+                responses[i] = failed_response("detector", exc)
             own_ms[i] = (time.perf_counter() - started) * 1000.0
         if not prepared:
             return responses
@@ -223,7 +182,7 @@ class TritonPythonModel:
             score_maps, box_maps = split_outputs(outputs)
         except Exception as exc:  # noqa: BLE001 - answer every request rather than crash the stub
             for i in order:
-                responses[i] = pb_utils.InferenceResponse(error=pb_utils.TritonError(f"detector failed: {exc!r}"))
+                responses[i] = failed_response("detector", exc)
             return responses
         shared_ms = (time.perf_counter() - started) * 1000.0 / len(order)
 

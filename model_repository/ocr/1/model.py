@@ -10,24 +10,15 @@ It excludes the time a request waits in Triton's queue or behind earlier request
 """
 
 import json
-import time
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
-import triton_python_backend_utils as pb_utils
 
-
-def _param(model_config: dict, key: str, default: str) -> str:
-    return model_config.get("parameters", {}).get(key, {}).get("string_value", default)
-
-
-def decode_image(raw: bytes) -> np.ndarray:
-    """Encoded JPEG/PNG/... bytes -> BGR array, or ValueError the client can read."""
-    buf = np.frombuffer(raw, dtype=np.uint8)
-    image = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
-    if image is None:
-        raise ValueError(f"IMAGE is not a decodable image ({len(raw)} bytes)")
-    return image
+# The helpers every model shares live in model_common/ beside this repository (model_repository/README.md).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "model_common"))
+from triton_common import param, pb_utils, request_image, respond_each
 
 
 class TritonPythonModel:
@@ -35,12 +26,12 @@ class TritonPythonModel:
         from rapidocr import RapidOCR
 
         config = json.loads(args["model_config"])
-        threads = int(_param(config, "intra_op_num_threads", "2"))
-        cv2.setNumThreads(int(_param(config, "cv2_num_threads", "1")))
+        threads = int(param(config, "intra_op_num_threads", "2"))
+        cv2.setNumThreads(int(param(config, "cv2_num_threads", "1")))
         self.engine = RapidOCR(
             params={
                 "Global.log_level": "warning",
-                "Det.box_thresh": float(_param(config, "det_box_thresh", "0.3")),
+                "Det.box_thresh": float(param(config, "det_box_thresh", "0.3")),
                 "EngineConfig.onnxruntime.intra_op_num_threads": threads,
                 "EngineConfig.onnxruntime.inter_op_num_threads": 1,
             }
@@ -52,12 +43,7 @@ class TritonPythonModel:
         self.engine(warm)
 
     def _read(self, request) -> list:
-        raw = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
-        if raw.size != 1:
-            raise ValueError(f"send one image per request (got {raw.size}); Triton batches requests")
-        value = raw.reshape(-1)[0]
-        image = decode_image(value if isinstance(value, bytes) else bytes(value))
-        result = self.engine(image)
+        result = self.engine(request_image(request))
         if result.txts:
             texts = [t.encode("utf-8") for t in result.txts]
             boxes = np.asarray(result.boxes, dtype=np.float32).reshape(len(texts), 8)
@@ -73,20 +59,4 @@ class TritonPythonModel:
         ]
 
     def execute(self, requests):
-        responses = []
-        for request in requests:
-            started = time.perf_counter()
-            try:
-                tensors = self._read(request)
-            except ValueError as exc:
-                error = pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG)
-                responses.append(pb_utils.InferenceResponse(error=error))
-                continue
-            except Exception as exc:  # noqa: BLE001 - one bad request must not fail the whole batch
-                error = pb_utils.TritonError(f"ocr failed: {exc!r}")
-                responses.append(pb_utils.InferenceResponse(error=error))
-                continue
-            compute_ms = np.array([[(time.perf_counter() - started) * 1000.0]], dtype=np.float32)
-            tensors.append(pb_utils.Tensor("COMPUTE_MS", compute_ms))
-            responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
-        return responses
+        return respond_each(requests, self._read, "ocr")

@@ -30,15 +30,14 @@ recognition; Triton's queue time is not included.
 import json
 import math
 import re
-import time
+import sys
 from pathlib import Path
 
 import numpy as np
 
-try:  # only present inside Triton's python backend stub
-    import triton_python_backend_utils as pb_utils
-except ImportError:  # unit tests import the pure functions
-    pb_utils = None
+# The helpers every model shares live in model_common/ beside this repository (model_repository/README.md).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "model_common"))
+from triton_common import nms, onnx_session, param, pb_utils, request_image, respond_each
 
 DET_MEAN = np.array([104, 117, 123], dtype=np.float32)  # BGR, as the detector was trained
 DET_STEPS = (8, 16, 32)
@@ -100,25 +99,6 @@ def priors(height: int, width: int) -> np.ndarray:
                     for s in sizes]
         levels.append(np.stack(per_cell, axis=1).reshape(-1, 4))
     return np.concatenate(levels).astype(np.float32)
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy NMS; returns kept indices, best first."""
-    order = np.argsort(-scores, kind="stable")
-    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
-    keep = []
-    while order.size:
-        i = order[0]
-        keep.append(i)
-        rest = order[1:]
-        xx1 = np.maximum(boxes[i, 0], boxes[rest, 0])
-        yy1 = np.maximum(boxes[i, 1], boxes[rest, 1])
-        xx2 = np.minimum(boxes[i, 2], boxes[rest, 2])
-        yy2 = np.minimum(boxes[i, 3], boxes[rest, 3])
-        inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
-        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
-        order = rest[iou <= iou_threshold]
-    return np.asarray(keep, dtype=np.int64)
 
 
 def decode_detections(
@@ -282,39 +262,16 @@ def plate_colour(crop_bgr: np.ndarray) -> str:
     return "white" if float(np.median(hsv[:, 2])) > 110 else "black"
 
 
-def _param(model_config: dict, key: str, default: str) -> str:
-    return model_config.get("parameters", {}).get(key, {}).get("string_value", default)
-
-
-def decode_image(raw: bytes) -> np.ndarray:
-    import cv2
-
-    buf = np.frombuffer(raw, dtype=np.uint8)
-    image = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
-    if image is None:
-        raise ValueError(f"IMAGE is not a decodable image ({len(raw)} bytes)")
-    return image
-
-
 class TritonPythonModel:
     def initialize(self, args):
         import cv2
-        import onnxruntime as ort
 
         config = json.loads(args["model_config"])
-        cv2.setNumThreads(int(_param(config, "cv2_num_threads", "1")))
-        self.max_side = int(_param(config, "max_side", "1280"))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(_param(config, "intra_op_num_threads", "2"))
-        options.inter_op_num_threads = 1
-        # ONNX Runtime's pool threads spin-wait for work by default: on cores shared with the platform
-        # (and with other models) that burns CPU the others need. config.pbtxt parameter allow_spinning.
-        options.add_session_config_entry("session.intra_op.allow_spinning", _param(config, "allow_spinning", "0"))
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        cv2.setNumThreads(int(param(config, "cv2_num_threads", "1")))
+        self.max_side = int(param(config, "max_side", "1280"))
         folder = Path(args["model_repository"]) / args["model_version"]
-        providers = ["CPUExecutionProvider"]
-        self.detector = ort.InferenceSession(str(folder / "clp_det.onnx"), options, providers=providers)
-        self.recogniser = ort.InferenceSession(str(folder / "clp_v2_c_rec.onnx"), options, providers=providers)
+        self.detector = onnx_session(folder / "clp_det.onnx", config)
+        self.recogniser = onnx_session(folder / "clp_v2_c_rec.onnx", config)
         self.det_input = self.detector.get_inputs()[0].name
         self.rec_input = self.recogniser.get_inputs()[0].name
         self.charset = [line.rstrip("\r\n") for line in (folder / "clp_dict.txt").read_text("utf-8").splitlines()]
@@ -343,12 +300,7 @@ class TritonPythonModel:
         return (texts, np.asarray(boxes, np.float32).reshape(-1, 8), np.asarray(scores, np.float32), colours)
 
     def _respond(self, request) -> list:
-        raw = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
-        if raw.size != 1:
-            raise ValueError(f"send one image per request (got {raw.size}); Triton batches requests")
-        value = raw.reshape(-1)[0]
-        image = decode_image(value if isinstance(value, bytes) else bytes(value))
-        texts, boxes, scores, colours = self._read_plates(image)
+        texts, boxes, scores, colours = self._read_plates(request_image(request))
         return [
             pb_utils.Tensor("PLATES", np.array(texts, dtype=object).reshape(1, -1)),
             pb_utils.Tensor("BOXES", boxes[np.newaxis]),
@@ -357,20 +309,4 @@ class TritonPythonModel:
         ]
 
     def execute(self, requests):
-        responses = []
-        for request in requests:
-            started = time.perf_counter()
-            try:
-                tensors = self._respond(request)
-            except ValueError as exc:
-                error = pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG)
-                responses.append(pb_utils.InferenceResponse(error=error))
-                continue
-            except Exception as exc:  # noqa: BLE001 - one bad request must not fail the whole batch
-                error = pb_utils.TritonError(f"plate reader failed: {exc!r}")
-                responses.append(pb_utils.InferenceResponse(error=error))
-                continue
-            compute_ms = np.array([[(time.perf_counter() - started) * 1000.0]], dtype=np.float32)
-            tensors.append(pb_utils.Tensor("COMPUTE_MS", compute_ms))
-            responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
-        return responses
+        return respond_each(requests, self._respond, "plate reader")

@@ -12,15 +12,14 @@ COMPUTE_MS is measured inside execute() around this request's decode, inference 
 
 import json
 import math
-import time
+import sys
 from pathlib import Path
 
 import numpy as np
 
-try:  # only present inside Triton's python backend stub
-    import triton_python_backend_utils as pb_utils
-except ImportError:  # unit tests import the pure functions
-    pb_utils = None
+# The helpers every model shares live in model_common/ beside this repository (model_repository/README.md).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "model_common"))
+from triton_common import onnx_session, param, pb_utils, request_image, respond_each
 
 DEFAULT_LONG_SIDE = 640
 MIN_SIDE, MAX_SIDE = 64, 1024
@@ -74,46 +73,20 @@ def decode(raw: np.ndarray, height: int, width: int, scale: float, min_score: fl
     return keypoints.astype(np.float32), boxes.astype(np.float32), people[:, 55].astype(np.float32)
 
 
-def _param(model_config: dict, key: str, default: str) -> str:
-    return model_config.get("parameters", {}).get(key, {}).get("string_value", default)
-
-
-def decode_image(raw: bytes) -> np.ndarray:
-    import cv2
-
-    buf = np.frombuffer(raw, dtype=np.uint8)
-    image = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
-    if image is None:
-        raise ValueError(f"IMAGE is not a decodable image ({len(raw)} bytes)")
-    return image
-
-
 class TritonPythonModel:
     def initialize(self, args):
         import cv2
-        import onnxruntime as ort
 
         config = json.loads(args["model_config"])
-        cv2.setNumThreads(int(_param(config, "cv2_num_threads", "1")))
-        self.min_score = float(_param(config, "min_person_score", "0.1"))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(_param(config, "intra_op_num_threads", "2"))
-        options.inter_op_num_threads = 1
-        # ONNX Runtime's pool threads spin-wait for work by default: on cores shared with the platform
-        # (and with other models) that burns CPU the others need. config.pbtxt parameter allow_spinning.
-        options.add_session_config_entry("session.intra_op.allow_spinning", _param(config, "allow_spinning", "0"))
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        cv2.setNumThreads(int(param(config, "cv2_num_threads", "1")))
+        self.min_score = float(param(config, "min_person_score", "0.1"))
         weights = Path(args["model_repository"]) / args["model_version"] / "movenet_multipose.onnx"
-        self.session = ort.InferenceSession(str(weights), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(weights, config)
         self.input_name = self.session.get_inputs()[0].name
         self.session.run(None, {self.input_name: np.zeros((1, 480, 640, 3), dtype=np.int32)})  # warm up
 
     def _respond(self, request) -> list:
-        raw = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
-        if raw.size != 1:
-            raise ValueError(f"send one image per request (got {raw.size}); Triton batches requests")
-        value = raw.reshape(-1)[0]
-        image = decode_image(value if isinstance(value, bytes) else bytes(value))
+        image = request_image(request)
         given = pb_utils.get_input_tensor_by_name(request, "INPUT_SIZE")
         if given is not None:
             height, width = check_input_size(given.as_numpy())
@@ -129,20 +102,4 @@ class TritonPythonModel:
         ]
 
     def execute(self, requests):
-        responses = []
-        for request in requests:
-            started = time.perf_counter()
-            try:
-                tensors = self._respond(request)
-            except ValueError as exc:
-                error = pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG)
-                responses.append(pb_utils.InferenceResponse(error=error))
-                continue
-            except Exception as exc:  # noqa: BLE001 - one bad request must not fail the whole batch
-                error = pb_utils.TritonError(f"pose failed: {exc!r}")
-                responses.append(pb_utils.InferenceResponse(error=error))
-                continue
-            compute_ms = np.array([[(time.perf_counter() - started) * 1000.0]], dtype=np.float32)
-            tensors.append(pb_utils.Tensor("COMPUTE_MS", compute_ms))
-            responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
-        return responses
+        return respond_each(requests, self._respond, "pose")
