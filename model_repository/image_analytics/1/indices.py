@@ -130,14 +130,6 @@ class Analysis:
 # --- common helpers ----------------------------------------------------------------------------
 
 
-def decode(content: bytes) -> np.ndarray:
-    buf = np.frombuffer(content, dtype=np.uint8)
-    image = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
-    if image is None:
-        raise ValueError(f"not a decodable image ({buf.size} bytes)")
-    return image
-
-
 def to_working_size(image: np.ndarray, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray, float]:
     height, width = image.shape[:2]
     scale = min(1.0, max_side / max(height, width))

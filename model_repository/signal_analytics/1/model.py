@@ -13,15 +13,13 @@ and JSON params; the answer is one small JSON document. NaN marks a missing read
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-try:  # only present inside Triton's python backend stub
-    import triton_python_backend_utils as pb_utils
-except ImportError:  # unit tests import the operations without Triton
-    pb_utils = None
+# The helpers every model shares live in model_common/ beside this repository (model_repository/README.md).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "model_common"))
+from triton_common import pb_utils, respond_each
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import standards
@@ -244,7 +242,7 @@ class TritonPythonModel:
         # Warm scikit-learn's import so the first anomaly request does not pay for it.
         from sklearn.ensemble import IsolationForest  # noqa: F401
 
-    def _one(self, request) -> dict:
+    def _one(self, request) -> list:
         op = _text(pb_utils.get_input_tensor_by_name(request, "OP").as_numpy().reshape(-1)[0])
         values = pb_utils.get_input_tensor_by_name(request, "VALUES").as_numpy()
         if values.ndim == 3:
@@ -262,26 +260,9 @@ class TritonPythonModel:
                 raise ValueError(f"PARAMS_JSON is not JSON: {exc}") from None
             if not isinstance(params, dict):
                 raise ValueError("PARAMS_JSON must be a JSON object")
-        return run_operation(op, values, channels, params)
+        result = run_operation(op, values, channels, params)
+        encoded = json.dumps(result, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        return [pb_utils.Tensor("RESULT_JSON", np.array([[encoded]], dtype=object))]
 
     def execute(self, requests):
-        responses = []
-        for request in requests:
-            started = time.perf_counter()
-            try:
-                result = self._one(request)
-            except (ValueError, TypeError, KeyError) as exc:
-                error = pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG)
-                responses.append(pb_utils.InferenceResponse(error=error))
-                continue
-            except Exception as exc:  # noqa: BLE001 - one bad request must not fail the whole batch
-                error = pb_utils.TritonError(f"signal_analytics failed: {exc!r}")
-                responses.append(pb_utils.InferenceResponse(error=error))
-                continue
-            encoded = json.dumps(result, ensure_ascii=False, allow_nan=False).encode("utf-8")
-            compute_ms = np.array([[(time.perf_counter() - started) * 1000.0]], dtype=np.float32)
-            responses.append(pb_utils.InferenceResponse(output_tensors=[
-                pb_utils.Tensor("RESULT_JSON", np.array([[encoded]], dtype=object)),
-                pb_utils.Tensor("COMPUTE_MS", compute_ms),
-            ]))
-        return responses
+        return respond_each(requests, self._one, "signal_analytics", invalid=(ValueError, TypeError, KeyError))

