@@ -49,3 +49,16 @@ def test_no_gpu_is_reserved_while_every_model_runs_on_cpu():
     # "Running on a GPU host" says how to opt in once models are KIND_GPU).
     assert "deploy" not in SERVICES["triton"]
     assert "# deploy:" in (ROOT / "docker-compose.yml").read_text()
+
+
+def test_triton_finds_the_models_shared_helpers_beside_the_repository():
+    """Every model.py imports model_common/triton_common.py from <repository>/../model_common, so compose
+    mounts it beside /models; and no other folder may sit in the repository: `--load-model=*` takes every
+    folder for a model and the server would not start (model_repository/README.md)."""
+    assert "./model_repository:/models:ro" in SERVICES["triton"]["volumes"]
+    assert "./model_common:/model_common:ro" in SERVICES["triton"]["volumes"]
+    assert (ROOT / "model_common" / "triton_common.py").is_file()
+    folders = [p for p in (ROOT / "model_repository").iterdir() if p.is_dir()]
+    assert folders and all((p / "config.pbtxt").is_file() for p in folders), sorted(p.name for p in folders)
+    for folder in folders:
+        assert 'parents[3] / "model_common"' in (folder / "1" / "model.py").read_text(), folder.name
