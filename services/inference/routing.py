@@ -34,7 +34,9 @@ import numpy as np
 from celery import shared_task
 from django.db import IntegrityError, transaction
 
+from services.accounts.models import Bureau
 from services.catalog.models import RoutingClassifier, RoutingExemplar, RoutingTarget, Scenario
+from services.inference import pipelines
 from services.inference.pipelines import Context
 from services.inference.pipelines.primitives import embed_texts
 from services.inference.pipelines.text_entities import embeddings_for
@@ -237,6 +239,21 @@ def routing_model(ctx: Context, scenario_slug: str) -> Router | None:
     if row is None:
         row = routing_classifier_train(scenario=scenario, ctx=ctx, by="pipeline")
     return _router(row, _targets(scenario))
+
+
+def routing_params_check(params: dict) -> None:
+    """text_routing's params name catalog rows: the scenario whose exemplars train the router, and
+    the bureaus ``keywords`` favour. Refused at submit (``ValueError``) when they do not exist."""
+    slug = params.get("exemplar_scenario", "")
+    if not Scenario.objects.filter(slug=slug, pipeline="text_routing").exists():
+        raise ValueError(f"exemplar_scenario {slug!r} is not a text_routing scenario")
+    bureaus = set(params.get("keywords", {}))
+    known = set(Bureau.objects.filter(slug__in=bureaus).values_list("slug", flat=True))
+    if bureaus - known:
+        raise ValueError(f"keywords name unknown bureaus {sorted(bureaus - known)}")
+
+
+pipelines.set_params_check("text_routing", routing_params_check)
 
 
 # --- training when the data changes -------------------------------------------------------------

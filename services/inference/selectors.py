@@ -89,6 +89,15 @@ def inference_request_history(
     ]
 
 
+def inference_request_stored_input(*, request: InferenceRequest, request_id: str) -> bytes | None:
+    """The stored input of an earlier request of the same bureau, scenario and source (a rule's
+    reference frame, named in an earlier result); None when there is none or retention purged it."""
+    name = InferenceRequest.objects.filter(
+        pk=request_id, bureau_id=request.bureau_id, scenario_id=request.scenario_id, source=request.source,
+    ).values_list("input_file", flat=True).first()
+    return _read_input_file(name or "")
+
+
 def _read_input_file(name: str) -> bytes | None:
     if not name:
         return None

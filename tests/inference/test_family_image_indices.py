@@ -417,6 +417,20 @@ def test_power_line_foreign_object_against_the_first_frame(run_scenario):
 
 
 @triton
+def test_the_evaluation_runner_keeps_its_reference_frame_as_the_database_does(triton_url):
+    """The rule reads its reference frame through ``ctx.stored_input``: the worker's Context reads the
+    database, the evaluation runner's its own earlier frames (it has no database to read)."""
+    from services.inference.evaluation.runner import Runner
+
+    runner = Runner("power-line-foreign-object", params={"roi": CORRIDOR})
+    first = runner.run(content=example("power-line-reference.jpg"), source="line-7")
+    assert first.data["reference"]["source"] == "this_frame"
+    reference_id = runner.last_id
+    bag = runner.run(content=example("power-line-foreign-object.jpg"), source="line-7")
+    assert bag.alert and bag.data["reference"] == {"source": "history", "request_id": reference_id}
+
+
+@triton
 @db
 def test_power_line_change_needs_a_source_or_a_reference(run_scenario):
     row = run_scenario("power-line-foreign-object", image=example("power-line-foreign-object.jpg"))

@@ -4,7 +4,8 @@ Why not through the API and the worker: a set of a few hundred samples would lea
 request rows, events and usage figures behind in whatever database it runs on. The pipeline
 call is the same one the worker makes (``pipelines.get(name).run(Context, Item)``) with the
 scenario's catalog defaults; what the database would give (earlier requests of the same source,
-for flicker, dwell and duplicate rules) the runner keeps in memory.
+for flicker, dwell and duplicate rules, and their stored inputs) the runner keeps in memory. The
+router of a routing scenario is the database's, as the worker's is.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from services.catalog.params import resolve_params
 from services.catalog.services import _schema_with_defs, catalog_data
 from services.inference import pipelines
 from services.inference.pipelines import Context, Item, Outcome, PastRequest
+from services.inference.routing import routing_model
 
 EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a fixed clock: runs are repeatable
 
@@ -83,9 +85,16 @@ class Runner:
 
         return history
 
-    def context(self, source: str = "") -> Context:
-        """A Context for calibration calls outside the rule (a baseline frame's indices)."""
-        return Context(priority=0, timeout_s=self.timeout_s, source=source, now=self._clock)
+    def _stored_input(self, request_id: str) -> bytes | None:
+        return next((content for past, content in self._history if past.id == request_id), None)
+
+    def context(self, source: str = "", now: datetime | None = None) -> Context:
+        """The Context a rule runs with; alone, for calibration calls outside the rule (a baseline
+        frame's indices)."""
+        now = now or self._clock
+        return Context(priority=0, timeout_s=self.timeout_s, source=source, now=now,
+                       history=self._history_for(now, source), stored_input=self._stored_input,
+                       load_router=routing_model)
 
     def run(self, *, content: bytes | None = None, text: str | None = None, data: Any = None,
             params: dict[str, Any] | None = None, source: str = "", at: datetime | None = None,
@@ -95,8 +104,7 @@ class Runner:
         now = at or (self._clock + timedelta(seconds=after_s))
         self._clock = max(self._clock, now)
         resolved = self.resolve(params)
-        ctx = Context(priority=0, timeout_s=self.timeout_s, source=source, now=now,
-                      history=self._history_for(now, source))
+        ctx = self.context(source, now)
         item = Item(kind=self.input_kind, params=resolved, content=content, data=text if text is not None else data)
         outcome = self.family.run(ctx, item)
         past = PastRequest(str(uuid.uuid4()), now, source, item.data, resolved, outcome.as_result(),

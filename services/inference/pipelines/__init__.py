@@ -1,10 +1,15 @@
 """Rule families. A scenario names its family in the catalog (``Scenario.pipeline``); the family is
 a function ``run(ctx, item) -> Outcome`` registered here under that name. Tensors run in Triton
 (through ``ctx.infer``); the rule itself runs in the worker.
+
+A rule reads nothing but its item and its ``Context``: earlier requests, a stored reference frame
+and the router trained on exemplars all come through it, supplied by whoever runs the rule (the
+executor reads the database, the evaluation runner its own frames). No module of this package
+imports models, selectors or the catalog (an import-linter contract in pyproject.toml says so).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -81,14 +86,25 @@ def _no_history(**kwargs: Any) -> list[PastRequest]:
     return []
 
 
+def _no_input(request_id: str) -> bytes | None:
+    return None
+
+
+def _no_router(ctx: "Context", scenario_slug: str) -> Any:
+    return None
+
+
 @dataclass
 class Context:
     """Carries the per-request Triton settings, records every model call for metering, and gives
-    access to the history of earlier requests.
+    access to what a rule may read beyond its input.
 
     ``history(within_s=..., same_source=True, limit=..., older_than_s=0)`` returns earlier succeeded
     requests of the same bureau and scenario captured within ``within_s`` before this one (and at
-    least ``older_than_s`` before it), newest first.
+    least ``older_than_s`` before it), newest first. ``stored_input(request_id)`` is the stored input
+    of one of those earlier requests (None when it has none or retention purged it), for a reference
+    frame older than the history a rule asks for. ``router(scenario_slug)`` is the text router
+    trained on a routing scenario's exemplars (see ``load_router``).
     """
 
     priority: int = 0
@@ -96,6 +112,10 @@ class Context:
     source: str = ""
     now: datetime | None = None
     history: Callable[..., list[PastRequest]] = _no_history
+    stored_input: Callable[[str], bytes | None] = _no_input
+    # ``(ctx, scenario_slug) -> Router | None`` (services/inference/routing.py): it embeds with this
+    # context, so the encoder calls it makes are metered on this request.
+    load_router: Callable[["Context", str], Any] = _no_router
     calls: list[ModelCall] = field(default_factory=list)
 
     def infer(self, model: str, inputs: dict[str, np.ndarray], outputs: list[str]) -> dict[str, np.ndarray]:
@@ -107,6 +127,10 @@ class Context:
         """Multi-frame rules need to know which camera a frame came from."""
         if not self.source:
             raise InputRejected(f"this scenario {what}: send a 'source' with each frame")
+
+    def router(self, scenario_slug: str) -> Any:
+        """The router trained on the scenario's exemplars; None when it has none."""
+        return self.load_router(self, scenario_slug)
 
     def previous_tracks(self, max_gap_s: float) -> list[dict]:
         """The tracks the previous frame of this source left in its result (none after a gap)."""
@@ -145,6 +169,12 @@ def register(
         return func
 
     return decorate
+
+
+def set_params_check(name: str, check: Callable[[dict[str, Any]], None]) -> None:
+    """Give a registered family the params check that reads the database (catalog rows its params
+    name): it lives with the module that owns those reads, so the rule itself stays free of them."""
+    _REGISTRY[name] = replace(get(name), check_params=check)
 
 
 def get(name: str) -> Family:

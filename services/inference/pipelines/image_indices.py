@@ -259,19 +259,6 @@ def find_reference(history: list[PastRequest]) -> str | None:
     return None
 
 
-def _stored_input(request_id: str) -> bytes | None:
-    from services.inference.models import InferenceRequest  # models import pipelines, not the reverse
-
-    row = InferenceRequest.objects.filter(pk=request_id).only("input_file").first()
-    if row is None or not row.input_file:
-        return None
-    try:
-        with row.input_file.open("rb") as fh:
-            return fh.read()
-    except OSError:  # purged by retention: the chain restarts from this frame
-        return None
-
-
 def _set_reference(image: np.ndarray, params: dict, why: str) -> Outcome:
     summary = f"this frame is now the reference view ({why})"
     return Outcome(
@@ -301,7 +288,7 @@ def image_change(ctx: Context, item: Item) -> Outcome:
             return _set_reference(image, params, "reset requested")
         history = ctx.history(within_s=params["reference_window_s"], same_source=True, limit=REFERENCE_LOOKBACK)
         reference_id = find_reference(history)
-        reference = _stored_input(reference_id) if reference_id else None
+        reference = ctx.stored_input(reference_id) if reference_id else None
         if reference is None:
             why = "first frame of this source" if reference_id is None else "the previous reference is gone"
             return _set_reference(image, params, why)

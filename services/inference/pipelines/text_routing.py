@@ -2,10 +2,10 @@
 
 How: the multilingual sentence encoder (Triton ``text_encoder``) embeds the complaint and a
 logistic-regression classifier trained on the embeddings of the scenario's labelled exemplars gives
-a probability per bureau (services/inference/routing.py trains and loads it; exemplars and targets
-are catalog data a platform admin manages, and dispatchers' re-routes add exemplars). With hundreds
-of exemplars this beats comparing with the nearest exemplars, which reached only about two thirds
-with a handful per bureau (MODELS.md).
+a probability per bureau (services/inference/routing.py trains and loads it, and the rule gets it as
+``ctx.router``; exemplars and targets are catalog data a platform admin manages, and dispatchers'
+re-routes add exemplars). With hundreds of exemplars this beats comparing with the nearest
+exemplars, which reached only about two thirds with a handful per bureau (MODELS.md).
 
 Two kinds of curated knowledge refine it:
 
@@ -26,19 +26,6 @@ from services.inference.pipelines.primitives import embed_texts
 from services.inference.pipelines.text_entities import item_text, matched_keywords
 
 MAX_KEYWORDS_COUNTED = 3
-
-
-def _check(params: dict) -> None:
-    from services.accounts.models import Bureau
-    from services.catalog.models import Scenario
-
-    slug = params.get("exemplar_scenario", "")
-    if not Scenario.objects.filter(slug=slug, pipeline="text_routing").exists():
-        raise ValueError(f"exemplar_scenario {slug!r} is not a text_routing scenario")
-    bureaus = set(params.get("keywords", {}))
-    known = set(Bureau.objects.filter(slug__in=bureaus).values_list("slug", flat=True))
-    if bureaus - known:
-        raise ValueError(f"keywords name unknown bureaus {sorted(bureaus - known)}")
 
 
 def matched_places(text: str, places: list[str]) -> list[str]:
@@ -75,14 +62,14 @@ def refine(
     return p, keyword_hits, place_hits
 
 
-@register("text_routing", check_params=_check)
+# The params check (the exemplar scenario and the bureaus keywords name must exist) reads the
+# catalog, so services/inference/routing.py sets it with ``set_params_check``.
+@register("text_routing")
 def text_routing(ctx: Context, item: Item) -> Outcome:
-    from services.inference.routing import routing_model
-
     text = item_text(item)
     params = item.params
     embedding = embed_texts(ctx, [text])[0]
-    router = routing_model(ctx, params["exemplar_scenario"])
+    router = ctx.router(params["exemplar_scenario"])
     if router is None:
         raise InputRejected(
             f"no routing exemplars for {params['exemplar_scenario']!r}; load them with "

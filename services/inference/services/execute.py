@@ -35,7 +35,8 @@ from services.core.configcache import cached_row
 from services.inference import pipelines, triton
 from services.inference.models import InferenceRequest
 from services.inference.notify import publish_finished
-from services.inference.selectors import inference_request_history
+from services.inference.routing import routing_model
+from services.inference.selectors import inference_request_history, inference_request_stored_input
 from services.inference.services.enqueue import drain_alive, drain_leaving, drain_staying, enqueue_drain
 from services.inference.signals import requests_finished
 
@@ -171,6 +172,8 @@ def _run_one(request: InferenceRequest) -> _Run:
         source=request.source,
         now=request.captured_at,
         history=partial(inference_request_history, request=request),
+        stored_input=lambda request_id: inference_request_stored_input(request=request, request_id=request_id),
+        load_router=routing_model,
     )
     t0 = time.perf_counter()
     try:
