@@ -292,6 +292,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "One shared city AI service: submit scenario requests and read their results.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Operations are described by their own view's docstring, not by ScopedApiView's.
+    "GET_LIB_DOC_EXCLUDES": "services.core.api.schema_doc_excludes",
 }
 
 # Local runs serve plain HTTP on loopback; production (behind TLS) sets this to true.
