@@ -1,26 +1,32 @@
 """REST API for scenario requests: submit, read one, list the bureau's own."""
 
-import base64
-import binascii
 import json
+import math
 
 from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from services.accounts.selectors import actor_from_request, bureau_get
+from services.accounts.selectors import bureau_get
 from services.catalog.models import Scenario
+from services.core import fields
+from services.core.api import LeanInput, ScopedApiView, validation_failure
 from services.core.errors import ApplicationError, NotFound
 from services.core.pagination import CappedLimitOffsetPagination
 from services.core.parsers import JSONParser, MultiPartParser, PlainTextParser
-from services.core.text import decode_text
 from services.inference import byom, inputs
 from services.inference.access import inference_request_check_raw_input
 from services.inference.audit import inference_request_viewed
@@ -37,9 +43,9 @@ from services.inference.services import SubmitItem, inference_request_submit, in
 
 
 class InferenceRequestOutput(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
-    scenario = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    bureau = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    url = fields.AbsoluteUrlField("api-request-detail")
+    scenario = fields.RelatedSlugField()
+    bureau = fields.RelatedSlugField()
     timings = serializers.SerializerMethodField()
     input = serializers.SerializerMethodField()
     annotated_image_url = serializers.SerializerMethodField()
@@ -55,13 +61,6 @@ class InferenceRequestOutput(serializers.ModelSerializer):
             "annotated_image_url", "error",
         ]
 
-    def _absolute(self, path: str) -> str:
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
-
-    def get_url(self, obj) -> str:
-        return self._absolute(reverse("api-request-detail", args=[obj.id]))
-
     def get_timings(self, obj) -> dict:
         return {"queue_ms": obj.queue_ms, "compute_ms": obj.compute_ms, "total_ms": obj.total_ms}
 
@@ -72,7 +71,7 @@ class InferenceRequestOutput(serializers.ModelSerializer):
         actor = self.context.get("actor")
         if not obj.annotated_image or (actor is not None and not actor.sees_raw_inputs):
             return None
-        return self._absolute(reverse("api-request-annotated", args=[obj.id]))
+        return fields.absolute_url(self.context.get("request"), reverse("api-request-annotated", args=[obj.id]))
 
     def get_error(self, obj) -> dict | None:
         if obj.status != InferenceRequest.Status.FAILED:
@@ -98,10 +97,10 @@ def render_request(obj: InferenceRequest, http_request, actor) -> dict:
     path answers hundreds of these a second). The serializer stays as the OpenAPI description, and a
     test checks that both agree field by field."""
     dt = _DATETIME.to_representation
-    url = http_request.build_absolute_uri(_detail_path(obj.id))
+    url = fields.absolute_url(http_request, _detail_path(obj.id))
     annotated = None
     if obj.annotated_image and (actor is None or actor.sees_raw_inputs):
-        annotated = http_request.build_absolute_uri(reverse("api-request-annotated", args=[obj.id]))
+        annotated = fields.absolute_url(http_request, reverse("api-request-annotated", args=[obj.id]))
     failed = obj.status == InferenceRequest.Status.FAILED
     return {
         "id": str(obj.id), "url": url, "scenario": obj.scenario.slug, "bureau": obj.bureau.slug,
@@ -118,196 +117,211 @@ def render_request(obj: InferenceRequest, http_request, actor) -> dict:
     }
 
 
-def _json_field(value, name: str):
-    """Multipart forms carry JSON as text; JSON bodies carry it as-is."""
-    if isinstance(value, str):
+# --- input --------------------------------------------------------------------------------------------
+# The submit and each item of a batch are read by ``LeanInput`` (fields built once): a plain serializer
+# cost a submit ≈ 10× what reading its body does (see the commit that brought these in for the figures).
+
+
+class ScenarioSlugField(fields.StrictCharField):
+    """The scenario slug, stripped; anything but a non-blank string is ``missing_scenario``."""
+
+    codes = {**dict.fromkeys(("required", "null", "blank", "invalid"), "missing_scenario"),
+             "null_characters_not_allowed": "invalid_characters",
+             "surrogate_characters_not_allowed": "invalid_characters"}
+    default_error_messages = dict.fromkeys(
+        ("required", "null", "blank", "invalid"), "A scenario slug is required (see GET /api/v1/scenarios).")
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", True)
+        kwargs.setdefault("help_text", "Scenario slug")
+        super().__init__(**kwargs)
+
+
+class SeriesField(fields.JSONTextField):
+    """Readings: a list of numbers or ``{channel: [numbers]}``, as JSON (text in a form), or a file part
+    with JSON or CSV text decoded by its declared charset."""
+
+    _file = fields.TextUploadField(where="the series file")
+
+    def to_internal_value(self, data):
+        if hasattr(data, "read"):
+            return parse_series_text(self._file.to_internal_value(data))
+        return super().to_internal_value(data)
+
+
+def _check_upload(check):
+    return lambda upload: check(upload.content, upload.name)
+
+
+# Each input field and the check that turns it into a ``CheckedInput``.
+_CHECKS = {
+    "image": _check_upload(inputs.check_image), "file": _check_upload(inputs.check_image),
+    "audio": _check_upload(inputs.check_audio), "text": inputs.check_text, "series": inputs.check_series,
+    "image_base64": inputs.check_image, "audio_base64": inputs.check_audio,
+}
+
+
+class ItemMetaInput(LeanInput):
+    """What goes with one input: its params, where it comes from, when it was taken."""
+
+    params = fields.JSONTextField(help_text="Scenario params (JSON object)")
+    source = fields.StrictCharField(required=False, allow_null=True, allow_blank=True, default="",
+                                    code="invalid_source", help_text="Camera, device or channel id")
+    captured_at = fields.AwareDateTimeField(
+        code="invalid_captured_at", help_text="When the frame or reading was taken (ISO 8601 with zone); default: now")
+
+
+class OneInput(ItemMetaInput):
+    """Exactly one of the ``input_fields``, checked (``checked``: a ``CheckedInput``)."""
+
+    input_fields: tuple[str, ...] = ()
+    image_base64 = fields.Base64BytesField(help_text="An image, base64")
+    audio_base64 = fields.Base64BytesField(help_text="A PCM WAV recording, base64")
+    text = fields.TextOrUploadField(
+        where="the text file", codes={"invalid": "invalid_text"},
+        error_messages={"invalid": "A string, or in a form a text file."},
+        help_text="The text (a string; in a form also a .txt file part, decoded by its declared charset)")
+    series = SeriesField(help_text="List of numbers or {channel: [numbers]}; in a form also a JSON or CSV file")
+
+    def validate(self, attrs):
+        given = [name for name in self.input_fields if attrs.get(name) is not None]
+        if len(given) != 1:
+            raise ValidationError(
+                f"Send exactly one input: {', '.join(self.input_fields)} (got {', '.join(given) or 'none'}).",
+                code="missing_input" if not given else "ambiguous_input",
+            )
+        attrs["checked"] = _CHECKS[given[0]](attrs.pop(given[0]))
+        return attrs
+
+
+@extend_schema_serializer(component_name="SubmitRequest")
+class SubmitInput(OneInput):
+    """One input of the scenario's kind (exactly one of the input fields), as a JSON body or a multipart
+    form; or a text/plain body that is the text itself, with scenario and source in the query string."""
+
+    input_fields = ("image", "file", "audio", "text", "series", "image_base64", "audio_base64")
+    scenario = ScenarioSlugField()
+    image = fields.UploadField(codes={"invalid": "invalid_image"}, help_text="JPEG/PNG/WebP/BMP image (multipart)")
+    file = fields.UploadField(codes={"invalid": "invalid_image"}, help_text="Same as image (older clients)")
+    audio = fields.UploadField(codes={"invalid": "invalid_audio"}, help_text="PCM WAV (multipart)")
+
+
+@extend_schema_serializer(component_name="SubmitBatchItem")
+class BatchItemInput(OneInput):
+    """One input of a batch (exactly one of image_base64, audio_base64, text, series), with its own
+    params, source, capture time and idempotency key."""
+
+    input_fields = ("image_base64", "audio_base64", "text", "series")
+    idempotency_key = fields.StrictCharField(
+        required=False, allow_null=True, code="invalid_idempotency_key",
+        help_text="Repeat this item safely: the same key returns its first request")
+
+
+class BatchFilesField(serializers.ListField):
+    """Files of a multipart batch, one input each: read one by one (``fields.read_upload``), so that one
+    unreadable or over-size file is refused alone."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=fields.FilePartField(), required=False, **kwargs)
+
+
+class BatchItemsField(serializers.ListField):
+    """The items, a JSON list of objects (text in a form); each is read alone (``BatchItemInput``) so that
+    a bad one is refused by itself, not the batch."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=BatchItemInput(), required=False, **kwargs)
+        self._json = fields.JSONTextField(code="invalid_json")
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, None)
+
+    def to_internal_value(self, data):
+        items = self._json.to_internal_value(data) if data not in (None, "") else []
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise ValidationError("items must be a list of objects.", code="invalid_items")
+        return items
+
+
+@extend_schema_serializer(component_name="SubmitBatch")
+class BatchInput(LeanInput):
+    """Inputs of one scenario: ``items`` in a JSON body, or in a multipart form files under ``images`` (or
+    ``audio``) with, optionally, ``items`` as a JSON list of each file's source, params and capture time."""
+
+    scenario = ScenarioSlugField()
+    params = fields.JSONTextField(help_text="Params for every item (an item's own win)")
+    items = BatchItemsField(help_text=f"Up to CITYAI_MAX_BATCH_ITEMS ({settings.CITYAI_MAX_BATCH_ITEMS}) inputs "
+                                      "of one scenario")
+    images = BatchFilesField(help_text="Multipart: image files (one request each)")
+    image = BatchFilesField(help_text="Same as images")
+    audio = BatchFilesField(help_text="Multipart: PCM WAV files (one request each)")
+
+    def validate(self, attrs):
+        uploads = attrs.get("images") or attrs.get("image") or attrs.get("audio") or []
+        raw_items = attrs.get("items") or []
+        if uploads and raw_items and len(raw_items) != len(uploads):
+            raise ValidationError(f"items describes {len(raw_items)} inputs but {len(uploads)} files came.",
+                                  code="invalid_items")
+        count = len(uploads) or len(raw_items)
+        if count == 0:
+            raise ValidationError("Send at least one input: 'items' (JSON) or files under 'images' or 'audio'.",
+                                  code="missing_input")
+        if count > settings.CITYAI_MAX_BATCH_ITEMS:
+            raise ApplicationError(f"A batch carries at most {settings.CITYAI_MAX_BATCH_ITEMS} inputs (got {count}).",
+                                   code="batch_too_large", status=413)
+        check = inputs.check_image if attrs.get("images") or attrs.get("image") else inputs.check_audio
+        default_params = attrs.get("params")
+        items = []
+        for index in range(count):
+            item = SubmitItem(checked=None, params=default_params)
+            try:
+                if uploads:
+                    upload = fields.read_upload(uploads[index])
+                    item.checked = check(upload.content, upload.name)
+                    data = ItemMetaInput.read(raw_items[index] if raw_items else {})
+                else:
+                    data = BatchItemInput.read(raw_items[index])
+                    item.checked = data["checked"]
+                    item.idempotency_key = data.get("idempotency_key")
+                if data.get("params") is not None:
+                    item.params = data["params"]
+                item.source = data.get("source") or ""
+                item.captured_at = data.get("captured_at")
+            except ValidationError as exc:
+                item.error = validation_failure(exc)
+            except ApplicationError as exc:
+                item.error = exc
+            items.append(item)
+        return {"scenario": attrs["scenario"], "items": items}
+
+
+@extend_schema_field(OpenApiTypes.NUMBER)
+class WaitField(fields.OptionalInputField):
+    codes = {"invalid": "invalid_wait"}
+    default_error_messages = {"invalid": "A number of seconds between 0 and {limit}."}
+
+    def to_internal_value(self, data):
+        limit = settings.CITYAI_MAX_WAIT_SECONDS
         try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ApplicationError(f"{name} is not valid JSON: {exc}", code="invalid_json") from None
-    return value
+            value = float(data)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not 0 <= value <= limit:  # NaN too
+            self.fail("invalid", limit=limit)
+        return value
 
 
-def _text_field(value, name: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ApplicationError(f"{name} must be a string.", code=f"invalid_{name}")
-    return value
+class WaitQuery(LeanInput):
+    wait = WaitField(allow_null=False, default=0.0,
+                     help_text=f"Seconds to wait for the result (0–{settings.CITYAI_MAX_WAIT_SECONDS}).")
 
 
-def _b64(value, name: str) -> bytes:
-    if not isinstance(value, str):
-        raise ApplicationError(f"{name} must be a base64 string.", code="invalid_base64")
-    if len(value) > settings.CITYAI_MAX_UPLOAD_BYTES * 4 // 3 + 8:
-        raise ApplicationError(f"{name} is larger than the upload limit.", code="input_too_large", status=413)
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ApplicationError(f"{name} is not valid base64.", code="invalid_base64") from None
-
-
-def _read_upload(upload) -> bytes:
-    if upload.size > settings.CITYAI_MAX_UPLOAD_BYTES:
-        raise inputs.too_large(upload.size)
-    return upload.read()
-
-
-def _text_upload(upload, where: str) -> str:
-    """A .txt or .csv sent as a file part: decoded by the part's declared charset, else UTF-8."""
-    return decode_text(_read_upload(upload), charset=upload.charset, where=where)
-
-
-def _scenario_slug(data) -> str:
-    """The body's scenario slug (stripped), or a 400 that says what is missing."""
-    if not hasattr(data, "get"):
-        raise ApplicationError("The body must be a JSON object (or a multipart form).", code="invalid_body")
-    scenario = data.get("scenario")
-    if not isinstance(scenario, str) or not scenario.strip():
-        raise ApplicationError("scenario is required (a scenario slug, see GET /api/v1/scenarios).",
-                               code="missing_scenario")
-    inputs.reject_nul(scenario, "scenario")
-    return scenario.strip()
-
-
-def read_submission(data, files) -> tuple[str, object, inputs.CheckedInput]:
-    """Pull (scenario slug, params, checked input) out of a JSON or multipart body."""
-    scenario = _scenario_slug(data)
-    params = _json_field(data.get("params"), "params") if data.get("params") not in (None, "") else None
-    given = [name for name in ("image", "file", "audio", "text", "series", "image_base64", "audio_base64")
-             if name in files or data.get(name) not in (None, "")]
-    if len(given) != 1:
-        raise ApplicationError(
-            "Send exactly one input: an 'image' or 'audio' file, 'text', 'series', 'image_base64' or "
-            f"'audio_base64' (got {', '.join(given) or 'none'}).",
-            code="missing_input" if not given else "ambiguous_input",
-        )
-    kind = given[0]
-    if kind in ("image", "file"):
-        upload = files[kind]
-        checked = inputs.check_image(_read_upload(upload), upload.name or "")
-    elif kind == "audio":
-        upload = files["audio"]
-        checked = inputs.check_audio(_read_upload(upload), upload.name or "")
-    elif kind == "image_base64":
-        checked = inputs.check_image(_b64(data["image_base64"], kind))
-    elif kind == "audio_base64":
-        checked = inputs.check_audio(_b64(data["audio_base64"], kind))
-    elif kind == "text":
-        text = _text_upload(files["text"], "the text file") if "text" in files else data["text"]
-        checked = inputs.check_text(text)
-    elif "series" in files:
-        checked = inputs.check_series(parse_series_text(_text_upload(files["series"], "the series file")))
-    else:
-        checked = inputs.check_series(_json_field(data["series"], "series"))
-    return scenario, params, checked
-
-
-_INPUT_FIELDS = ("image_base64", "audio_base64", "text", "series")
-
-
-def _checked_item(obj) -> inputs.CheckedInput:
-    """One JSON batch item's input: exactly one of image_base64, audio_base64, text or series."""
-    given = [name for name in _INPUT_FIELDS if obj.get(name) not in (None, "")]
-    if len(given) != 1:
-        raise ApplicationError(
-            f"Each item needs exactly one of {', '.join(_INPUT_FIELDS)} (got {', '.join(given) or 'none'}).",
-            code="missing_input" if not given else "ambiguous_input",
-        )
-    kind = given[0]
-    if kind == "image_base64":
-        return inputs.check_image(_b64(obj[kind], kind))
-    if kind == "audio_base64":
-        return inputs.check_audio(_b64(obj[kind], kind))
-    if kind == "text":
-        return inputs.check_text(obj[kind])
-    return inputs.check_series(_json_field(obj[kind], kind))
-
-
-def _item_meta(obj, item: SubmitItem) -> None:
-    item.params = _json_field(obj.get("params"), "params") if obj.get("params") not in (None, "") else item.params
-    item.source = _text_field(obj.get("source"), "source")
-    item.captured_at = inputs.parse_captured_at(obj.get("captured_at"))
-    key = obj.get("idempotency_key")
-    item.idempotency_key = key if isinstance(key, str) else None
-
-
-def read_batch(data, files) -> tuple[str, list[SubmitItem]]:
-    """(scenario slug, items) from a JSON body ``{"scenario", "params"?, "items": [...]}`` or a
-    multipart form (``scenario``, ``params``, files under ``images`` or ``audio``, and optionally
-    ``items``: a JSON list of per-file ``source``/``params``/``captured_at``). An item whose input
-    cannot be read carries its error and is refused alone."""
-    scenario = _scenario_slug(data)
-    default_params = _json_field(data.get("params"), "params") if data.get("params") not in (None, "") else None
-    uploads = files.getlist("images") or files.getlist("image") or files.getlist("audio") if files else []
-    raw_items = _json_field(data.get("items"), "items") if data.get("items") not in (None, "") else []
-    if not isinstance(raw_items, list) or not all(isinstance(i, dict) for i in raw_items):
-        raise ApplicationError("items must be a list of objects.", code="invalid_items")
-    if uploads and raw_items and len(raw_items) != len(uploads):
-        raise ApplicationError(f"items describes {len(raw_items)} inputs but {len(uploads)} files came.",
-                               code="invalid_items")
-    count = len(uploads) or len(raw_items)
-    if count == 0:
-        raise ApplicationError("Send at least one input: 'items' (JSON) or files under 'images' or 'audio'.",
-                               code="missing_input")
-    if count > settings.CITYAI_MAX_BATCH_ITEMS:
-        raise ApplicationError(f"A batch carries at most {settings.CITYAI_MAX_BATCH_ITEMS} inputs (got {count}).",
-                               code="batch_too_large", status=413)
-    items = []
-    for index in range(count):
-        item = SubmitItem(checked=None, params=default_params)
-        obj = raw_items[index] if raw_items else {}
-        try:
-            if uploads:
-                upload = uploads[index]
-                content = _read_upload(upload)
-                item.checked = (inputs.check_audio if "audio" in files else inputs.check_image)(
-                    content, upload.name or "")
-            else:
-                item.checked = _checked_item(obj)
-            _item_meta(obj, item)
-        except ApplicationError as exc:
-            item.error = exc
-        items.append(item)
-    return scenario, items
-
-
-def _wait_seconds(request) -> float:
-    raw = request.query_params.get("wait")
-    if raw in (None, ""):
+def _wait_seconds(view: ScopedApiView) -> float:
+    if "wait" not in view.request.query_params:
         return 0.0
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ApplicationError("wait must be a number of seconds.", code="invalid_wait") from None
-    if not 0 <= value <= settings.CITYAI_MAX_WAIT_SECONDS:
-        raise ApplicationError(
-            f"wait must be between 0 and {settings.CITYAI_MAX_WAIT_SECONDS} seconds.", code="invalid_wait"
-        )
-    return value
+    return view.read(WaitQuery, view.request.query_params)["wait"] or 0.0
 
 
-SUBMIT_SCHEMA = inline_serializer(
-    "SubmitRequest",
-    fields={
-        "scenario": serializers.CharField(help_text="Scenario slug"),
-        "source": serializers.CharField(required=False, help_text="Camera, device or channel id"),
-        "captured_at": serializers.DateTimeField(
-            required=False, help_text="When the frame or reading was taken (ISO 8601 with zone); default: now"
-        ),
-        "params": serializers.JSONField(required=False, help_text="Scenario params (JSON object)"),
-        "image": serializers.FileField(required=False, help_text="JPEG/PNG/WebP/BMP image (multipart)"),
-        "audio": serializers.FileField(required=False, help_text="PCM WAV (multipart)"),
-        "image_base64": serializers.CharField(required=False),
-        "audio_base64": serializers.CharField(required=False),
-        "text": serializers.CharField(required=False),
-        "series": serializers.JSONField(required=False, help_text="List of numbers or {channel: [numbers]}"),
-    },
-)
-WAIT_PARAM = OpenApiParameter(
-    "wait", OpenApiTypes.NUMBER,
-    description=f"Seconds to wait for the result (0–{settings.CITYAI_MAX_WAIT_SECONDS}).",
-)
 # With a text/plain body (the text input itself, in its declared charset) the rest comes from the query.
 PLAIN_TEXT_PARAMS = [
     OpenApiParameter("scenario", OpenApiTypes.STR, required=False,
@@ -320,76 +334,57 @@ IDEMPOTENCY_PARAM = OpenApiParameter(
 )
 
 
-class RequestListCreateApi(APIView):
+class RequestListQuery(serializers.Serializer):
+    scenario = serializers.CharField(required=False, allow_blank=True, default="", help_text="Scenario slug")
+    status = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _answer(request, obj: InferenceRequest, actor, *, created: bool = True) -> Response:
+    """One request's answer: 200 when it is finished, 202 while it runs; where to read it again."""
+    body = render_request(obj, request, actor)
+    response = Response(body, status=status.HTTP_200_OK if obj.is_terminal else status.HTTP_202_ACCEPTED)
+    response["Location"] = body["url"]
+    if not created:
+        response["Idempotent-Replay"] = "true"
+    return response
+
+
+class RequestListCreateApi(ScopedApiView):
     parser_classes = [JSONParser, MultiPartParser, FormParser, PlainTextParser]
 
-    @extend_schema(
-        operation_id="requests_list",
-        parameters=[OpenApiParameter("scenario", str), OpenApiParameter("status", str)],
-        responses=InferenceRequestOutput(many=True),
-    )
+    @extend_schema(operation_id="requests_list", parameters=[RequestListQuery],
+                   responses=InferenceRequestOutput(many=True))
     def get(self, request):
-        actor = actor_from_request(request)
-        qs = inference_request_list(
-            actor=actor, scenario=request.query_params.get("scenario"), status=request.query_params.get("status")
-        )
+        query = self.read(RequestListQuery, request.query_params)
+        qs = inference_request_list(actor=self.actor, scenario=query["scenario"], status=query["status"])
         paginator = CappedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response([render_request(obj, request, actor) for obj in page])
+        return paginator.get_paginated_response([render_request(obj, request, self.actor) for obj in page])
 
     @extend_schema(
         operation_id="requests_submit",
-        request={"application/json": SUBMIT_SCHEMA, "multipart/form-data": SUBMIT_SCHEMA,
+        request={"application/json": SubmitInput, "multipart/form-data": SubmitInput,
                  "text/plain": OpenApiTypes.STR},
-        parameters=[WAIT_PARAM, IDEMPOTENCY_PARAM, *PLAIN_TEXT_PARAMS],
+        parameters=[WaitQuery, IDEMPOTENCY_PARAM, *PLAIN_TEXT_PARAMS],
         responses={200: InferenceRequestOutput, 201: InferenceRequestOutput, 202: InferenceRequestOutput},
     )
     def post(self, request):
-        actor = actor_from_request(request)
-        wait = _wait_seconds(request)
-        scenario, params, checked = read_submission(request.data, request.FILES)
+        wait = _wait_seconds(self)
+        data = self.read(SubmitInput)
         obj, created = inference_request_submit(
-            actor=actor,
-            scenario_slug=scenario,
-            checked=checked,
-            params=params,
+            actor=self.actor,
+            scenario_slug=data["scenario"],
+            checked=data["checked"],
+            params=data.get("params"),
             idempotency_key=request.headers.get("Idempotency-Key"),
-            source=_text_field(request.data.get("source"), "source"),
-            captured_at=inputs.parse_captured_at(request.data.get("captured_at")),
+            source=data["source"] or "",
+            captured_at=data.get("captured_at"),
         )
         if wait:
             obj = inference_request_wait(request=obj, seconds=wait)
-        code = status.HTTP_200_OK if obj.is_terminal else status.HTTP_202_ACCEPTED
-        body = render_request(obj, request, actor)
-        response = Response(body, status=code)
-        response["Location"] = body["url"]
-        if not created:
-            response["Idempotent-Replay"] = "true"
-        return response
+        return _answer(request, obj, self.actor, created=created)
 
 
-BATCH_SCHEMA = inline_serializer(
-    "SubmitBatch",
-    fields={
-        "scenario": serializers.CharField(help_text="Scenario slug"),
-        "params": serializers.JSONField(required=False, help_text="Params for every item (an item's own win)"),
-        "items": serializers.ListField(
-            child=inline_serializer("SubmitBatchItem", fields={
-                "image_base64": serializers.CharField(required=False),
-                "audio_base64": serializers.CharField(required=False),
-                "text": serializers.CharField(required=False),
-                "series": serializers.JSONField(required=False),
-                "params": serializers.JSONField(required=False),
-                "source": serializers.CharField(required=False),
-                "captured_at": serializers.DateTimeField(required=False),
-                "idempotency_key": serializers.CharField(required=False),
-            }),
-            required=False, help_text="Up to CITYAI_MAX_BATCH_ITEMS (64) inputs of one scenario",
-        ),
-        "images": serializers.ListField(child=serializers.FileField(), required=False,
-                                        help_text="Multipart: image files (one request each)"),
-    },
-)
 BATCH_ITEM = inline_serializer("SubmitBatchResult", fields={
     "index": serializers.IntegerField(),
     "request": InferenceRequestOutput(required=False),
@@ -397,7 +392,7 @@ BATCH_ITEM = inline_serializer("SubmitBatchResult", fields={
 })
 
 
-class RequestBatchApi(APIView):
+class RequestBatchApi(ScopedApiView):
     """Many inputs of one scenario in one call: each becomes its own request (own result, quota unit,
     metering, events, audit); an input that cannot be accepted is refused alone, with its reason."""
 
@@ -405,18 +400,18 @@ class RequestBatchApi(APIView):
 
     @extend_schema(
         operation_id="requests_submit_batch",
-        request={"application/json": BATCH_SCHEMA, "multipart/form-data": BATCH_SCHEMA},
-        parameters=[WAIT_PARAM],
+        request={"application/json": BatchInput, "multipart/form-data": BatchInput},
+        parameters=[WaitQuery],
         responses={200: inline_serializer("SubmitBatchAnswer", fields={
             "scenario": serializers.CharField(), "accepted": serializers.IntegerField(),
             "refused": serializers.IntegerField(), "items": serializers.ListField(child=BATCH_ITEM),
         }), 202: OpenApiTypes.OBJECT},
     )
     def post(self, request):
-        actor = actor_from_request(request)
-        wait = _wait_seconds(request)
-        scenario, items = read_batch(request.data, request.FILES)
-        inference_requests_submit(actor=actor, scenario_slug=scenario, items=items)
+        wait = _wait_seconds(self)
+        data = self.read(BatchInput)
+        scenario, items = data["scenario"], data["items"]
+        inference_requests_submit(actor=self.actor, scenario_slug=scenario, items=items)
         accepted = [item.request for item in items if item.request is not None]
         if not accepted:
             first = items[0].error
@@ -430,7 +425,7 @@ class RequestBatchApi(APIView):
         out = []
         for index, item in enumerate(items):
             if item.request is not None:
-                out.append({"index": index, "request": render_request(item.request, request, actor)})
+                out.append({"index": index, "request": render_request(item.request, request, self.actor)})
             else:
                 out.append({"index": index, "error": _error(item.error)})
         done = all(r.is_terminal for r in accepted)
@@ -442,59 +437,94 @@ def _error(exc: ApplicationError) -> dict:
     return {"code": exc.code, "message": exc.message, "details": exc.details or {}}
 
 
-class RequestDetailApi(APIView):
-    @extend_schema(operation_id="requests_read", parameters=[WAIT_PARAM], responses=InferenceRequestOutput)
+class RequestDetailApi(ScopedApiView):
+    @extend_schema(operation_id="requests_read", parameters=[WaitQuery], responses=InferenceRequestOutput)
     def get(self, request, request_id):
-        actor = actor_from_request(request)
-        obj = inference_request_get(actor=actor, request_id=request_id)
-        wait = _wait_seconds(request)
+        obj = inference_request_get(actor=self.actor, request_id=request_id)
+        wait = _wait_seconds(self)
         if wait:
             obj = inference_request_wait(request=obj, seconds=wait)
-        inference_request_viewed(actor=actor, request=obj)
-        return Response(render_request(obj, request, actor))
+        inference_request_viewed(actor=self.actor, request=obj)
+        return Response(render_request(obj, request, self.actor))
 
 
-class RequestAnnotatedImageApi(APIView):
+class RequestAnnotatedImageApi(ScopedApiView):
     @extend_schema(operation_id="requests_annotated_image", responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
     def get(self, request, request_id):
-        actor = actor_from_request(request)
-        obj = inference_request_get(actor=actor, request_id=request_id)
-        inference_request_check_raw_input(actor=actor)
+        obj = inference_request_get(actor=self.actor, request_id=request_id)
+        inference_request_check_raw_input(actor=self.actor)
         if not obj.annotated_image:
             raise NotFound("This request has no annotated image.")
-        inference_request_viewed(actor=actor, request=obj, part="annotated_image")
+        inference_request_viewed(actor=self.actor, request=obj, part="annotated_image")
         return FileResponse(obj.annotated_image.open("rb"), content_type="image/jpeg")
 
 
-def _name_list(value, name: str) -> list[str]:
-    value = _json_field(value, name) if isinstance(value, str) and value.strip().startswith("[") else value
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ApplicationError(f"{name} must be a list of names (JSON or comma-separated).", code=f"invalid_{name}")
-    return [v.strip() for v in value]
+@extend_schema_field(OpenApiTypes.STR)
+class NameListField(fields.CodedField, serializers.Field):
+    """Names in order: a JSON list or comma-separated text."""
+
+    default_error_messages = {"invalid": "A list of names (JSON or comma-separated)."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and data.strip().startswith("["):
+            try:
+                data = json.loads(data)
+            except json.JSONDecodeError:
+                self.fail("invalid")
+        if isinstance(data, str):
+            data = data.split(",")
+        if not isinstance(data, list) or not all(isinstance(v, str) for v in data):
+            self.fail("invalid")
+        return [v.strip() for v in data]
 
 
-class ScenarioModelUploadApi(APIView):
+@extend_schema_field(OpenApiTypes.STR)  # a multipart field: the JSON list as text
+class NumberTripleField(fields.JSONTextField):
+    """Three finite numbers, as a JSON list (text in a form)."""
+
+    default_error_messages = {"triple": "Three numbers, as a JSON list."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if (not isinstance(value, list) or len(value) != 3
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)):
+            self.fail("triple")
+        return [float(v) for v in value]
+
+
+_PRE = byom.Preprocess()
+
+
+@extend_schema_serializer(component_name="ModelUpload")
+class ModelUploadInput(serializers.Serializer):
+    onnx = fields.UploadField(required=True, max_bytes=byom.MAX_ONNX_BYTES, code="missing_model",
+                              error_messages={"required": "Send the model as the multipart file 'onnx'."})
+    labels = NameListField(code="invalid_labels", help_text="JSON list or comma-separated, in output order")
+    alert_labels = NameListField(code="invalid_alert_labels", help_text="labels that raise an alert")
+    licence = fields.StrictCharField(allow_blank=True, codes={"required": "licence_required"},
+                                     help_text="the model's licence and origin")
+    colour = serializers.ChoiceField(["RGB", "BGR"], default=_PRE.colour)
+    mean = NumberTripleField(code="invalid_preprocess", help_text="JSON list of 3 numbers")
+    std = NumberTripleField(code="invalid_preprocess", help_text="JSON list of 3 numbers, none zero")
+    scale = serializers.FloatField(default=_PRE.scale)
+    softmax = serializers.BooleanField(default=_PRE.softmax)
+    height = serializers.IntegerField(min_value=0, default=0)
+    width = serializers.IntegerField(min_value=0, default=0)
+
+    def validate_std(self, value):
+        if value is not None and 0 in value:
+            raise ValidationError("std must not be zero.", code="invalid_preprocess")
+        return value
+
+
+class ScenarioModelUploadApi(ScopedApiView):
     """Platform admins put a bureau-supplied ONNX image classifier in service for a scenario."""
 
     parser_classes = [MultiPartParser]
 
     @extend_schema(
         operation_id="scenario_model_upload",
-        request={"multipart/form-data": inline_serializer("ModelUpload", fields={
-            "onnx": serializers.FileField(),
-            "labels": serializers.CharField(help_text="JSON list or comma-separated, in output order"),
-            "alert_labels": serializers.CharField(help_text="labels that raise an alert"),
-            "licence": serializers.CharField(help_text="the model's licence and origin"),
-            "colour": serializers.ChoiceField(["RGB", "BGR"], required=False),
-            "mean": serializers.CharField(required=False, help_text="JSON list of 3 numbers"),
-            "std": serializers.CharField(required=False, help_text="JSON list of 3 numbers"),
-            "scale": serializers.FloatField(required=False),
-            "softmax": serializers.BooleanField(required=False),
-            "height": serializers.IntegerField(required=False),
-            "width": serializers.IntegerField(required=False),
-        })},
+        request={"multipart/form-data": ModelUploadInput},
         responses={201: inline_serializer("ModelUploaded", fields={
             "scenario": serializers.CharField(), "model": serializers.CharField(),
             "onnx_sha256": serializers.CharField(), "labels": serializers.ListField(),
@@ -502,36 +532,18 @@ class ScenarioModelUploadApi(APIView):
         })},
     )
     def post(self, request, slug):
-        actor = actor_from_request(request)
-        upload = request.FILES.get("onnx")
-        if upload is None:
-            raise ApplicationError("Send the model as the multipart file 'onnx'.", code="missing_model")
-        data = request.data
-        defaults = byom.Preprocess()
-        try:
-            pre = byom.Preprocess(
-                colour=data.get("colour", defaults.colour),
-                scale=float(data.get("scale", defaults.scale)),
-                mean=[float(v) for v in _json_field(data.get("mean"), "mean")] if data.get("mean") else defaults.mean,
-                std=[float(v) for v in _json_field(data.get("std"), "std")] if data.get("std") else defaults.std,
-                softmax=str(data.get("softmax", "true")).lower() in ("1", "true", "yes"),
-                height=int(data.get("height", 0)),
-                width=int(data.get("width", 0)),
-            )
-        except (TypeError, ValueError):
-            raise ApplicationError("colour, scale, mean, std, height or width is malformed.",
-                                   code="invalid_preprocess") from None
-        if pre.colour not in ("RGB", "BGR") or len(pre.mean) != 3 or len(pre.std) != 3 or 0 in pre.std:
-            raise ApplicationError("colour must be RGB or BGR; mean and std need 3 numbers, std non-zero.",
-                                   code="invalid_preprocess")
+        data = self.read(ModelUploadInput)
         record = byom.custom_model_upload(
-            actor=actor,
+            actor=self.actor,
             scenario_slug=slug,
-            content=upload.read(),
-            labels=_name_list(data.get("labels", ""), "labels"),
-            alert_labels=_name_list(data.get("alert_labels", ""), "alert_labels"),
-            licence=str(data.get("licence", "")),
-            preprocess=pre,
+            content=data["onnx"].content,
+            labels=data["labels"],
+            alert_labels=data["alert_labels"],
+            licence=data["licence"],
+            preprocess=byom.Preprocess(
+                colour=data["colour"], scale=data["scale"], mean=data.get("mean") or _PRE.mean,
+                std=data.get("std") or _PRE.std, softmax=data["softmax"], height=data["height"], width=data["width"],
+            ),
         )
         # The status as stored after the upload, not what the upload meant to set.
         scenario_status = Scenario.objects.filter(pk=record.scenario_id).values_list("status", flat=True).get()
@@ -542,22 +554,23 @@ class ScenarioModelUploadApi(APIView):
         )
 
 
-class QuotaApi(APIView):
+class QuotaQuery(serializers.Serializer):
+    bureau = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text="bureau slug (auditors and admins)")
+
+
+class QuotaApi(ScopedApiView):
     """What the caller's bureau may still do today and this month, per entitled scenario.
 
     An API client sees its own bureau (and only the scenarios its key is scoped for); auditors and
     platform admins may name a bureau with ``?bureau=<slug>``; for anyone else another bureau is a 404.
     """
 
-    @extend_schema(
-        operation_id="quota_read",
-        parameters=[OpenApiParameter("bureau", str, description="bureau slug (auditors and admins)")],
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @extend_schema(operation_id="quota_read", parameters=[QuotaQuery], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        actor = actor_from_request(request)
+        actor = self.actor
         bureau = actor.bureau
-        slug = request.query_params.get("bureau")
+        slug = self.read(QuotaQuery, request.query_params)["bureau"]
         if slug and (bureau is None or slug != bureau.slug):
             if not actor.sees_all_bureaus:
                 raise NotFound(f"No bureau {slug!r}.", code="unknown_bureau")
