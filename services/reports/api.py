@@ -7,36 +7,54 @@ manager sees their own (another bureau is a 404); others get 403.
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from services.accounts.selectors import actor_from_request
+from services.core import fields
+from services.core.api import ScopedApiView
 from services.core.errors import NotFound
-from services.reports.selectors import report_query, usage_report
+from services.reports.selectors import PERIODS, report_query, usage_report
 from services.reports.services import metering_zone
 from services.reports.tables import TABLE_KEYS, report_tables
 
-QUERY_PARAMS = [
-    OpenApiParameter("table", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(TABLE_KEYS)),
-    OpenApiParameter("month", OpenApiTypes.STR, description="2026-11 (default: this month)"),
-    OpenApiParameter("from", OpenApiTypes.DATE, description="first day, with `to` instead of `month`"),
-    OpenApiParameter("to", OpenApiTypes.DATE, description="last day (inclusive)"),
-    OpenApiParameter("period", OpenApiTypes.STR, enum=["day", "month"], description="for the periods table"),
-    OpenApiParameter("bureau", OpenApiTypes.STR, description="bureau slug (auditors; managers: their own)"),
-    OpenApiParameter("domain", OpenApiTypes.STR),
-    OpenApiParameter("scenario", OpenApiTypes.STR),
-]
+
+class CodedRegexField(fields.CodedField, serializers.RegexField):
+    pass
 
 
-class UsageTableApi(APIView):
-    @extend_schema(operation_id="usage_table", parameters=QUERY_PARAMS, responses={200: OpenApiTypes.OBJECT})
+class CodedDateField(fields.CodedField, serializers.DateField):
+    pass
+
+
+class UsageQuery(serializers.Serializer):
+    """The report's period and filters. Checked here (what the schema shows, a 400 naming the field);
+    ``report_query``, which the page and the exports share, turns them into the period."""
+
+    month = CodedRegexField(r"^\d{4}-(0[1-9]|1[0-2])$", required=False, code="invalid_month",
+                            help_text="2026-11 (default: this month)")
+    locals()["from"] = CodedDateField(required=False, code="invalid_date",  # a keyword: declared by name
+                                      help_text="first day, with `to` instead of `month`")
+    to = CodedDateField(required=False, code="invalid_date", help_text="last day (inclusive)")
+    period = serializers.ChoiceField(list(PERIODS), required=False, help_text="for the periods table")
+    bureau = serializers.CharField(required=False, allow_blank=True,
+                                   help_text="bureau slug (auditors; managers: their own)")
+    domain = serializers.CharField(required=False, allow_blank=True)
+    scenario = serializers.CharField(required=False, allow_blank=True)
+
+
+TABLE_PARAM = OpenApiParameter("table", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(TABLE_KEYS))
+
+
+class UsageTableApi(ScopedApiView):
+    @extend_schema(operation_id="usage_table", parameters=[TABLE_PARAM, UsageQuery],
+                   responses={200: OpenApiTypes.OBJECT})
     def get(self, request, table: str):
         if table not in TABLE_KEYS:
             raise NotFound(f"No usage table {table!r}; there are {', '.join(TABLE_KEYS)}.")
-        actor = actor_from_request(request)
+        self.read(UsageQuery, request.query_params)
         today = timezone.now().astimezone(metering_zone()).date()
         query = report_query(request.query_params, today=today)
-        report = usage_report(actor=actor, **query)
+        report = usage_report(actor=self.actor, **query)
         result = report_tables(report)[table]
         return Response({
             "table": table,
