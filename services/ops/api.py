@@ -5,9 +5,8 @@ platform admins the district's."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from services.accounts.selectors import actor_from_request
+from services.core.api import ScopedApiView
 from services.ops.selectors import situation
 
 
@@ -101,23 +100,24 @@ class SituationEventOutput(serializers.Serializer):
     url = serializers.CharField()
 
 
-class MapEventOutput(SituationEventOutput):
-    source_id = serializers.UUIDField()
+class MapPlaceOutput(serializers.Serializer):
+    """Where a marker stands: on the earth (WGS-84) and on the map drawing."""
+
     latitude = serializers.FloatField()
     longitude = serializers.FloatField()
     x = serializers.FloatField(help_text="Position on the map drawing (map.frame), as the portal draws it.")
     y = serializers.FloatField()
+
+
+class MapEventOutput(SituationEventOutput, MapPlaceOutput):
+    source_id = serializers.UUIDField()
     r = serializers.IntegerField(help_text="Marker radius: larger for higher severity.")
 
 
-class MapSourceOutput(serializers.Serializer):
+class MapSourceOutput(MapPlaceOutput):
     id = serializers.UUIDField()
     name = serializers.CharField()
     status = serializers.CharField()
-    latitude = serializers.FloatField()
-    longitude = serializers.FloatField()
-    x = serializers.FloatField()
-    y = serializers.FloatField()
     url = serializers.CharField()
 
 
@@ -148,13 +148,13 @@ class SituationOutput(serializers.Serializer):
     charts = serializers.DictField(child=serializers.DictField(), help_text="Chart specs ready to draw.")
 
 
-class SituationApi(APIView):
+class SituationApi(ScopedApiView):
     @extend_schema(operation_id="ops_situation", responses=SituationOutput,
                    description="Live counters, trends by domain, per-bureau backlog, SLA and compute share, "
                                "lowest-precision scenarios, recent alerts and the map, read from daily "
                                "aggregates and the events tables. Scoped to the caller.")
     def get(self, request):
-        data = situation(actor=actor_from_request(request))
+        data = situation(actor=self.actor)
         response = Response(SituationOutput(data).data)
         response["Cache-Control"] = "no-store"
         return response
