@@ -1,17 +1,18 @@
 """Read-only catalog API: the scenarios a caller can run, with their params schema."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from services.catalog.models import Scenario
-from services.catalog.selectors import scenario_get, scenario_list
+from services.catalog.selectors import scenario_get, scenario_search
+from services.core import fields
+from services.core.api import ScopedApiView
 
 
 class ScenarioOutput(serializers.ModelSerializer):
-    domain = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    owner_bureau = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    domain = fields.RelatedSlugField()
+    owner_bureau = fields.RelatedSlugField()
     models = serializers.JSONField(source="model_names", read_only=True)
 
     class Meta:
@@ -22,22 +23,19 @@ class ScenarioOutput(serializers.ModelSerializer):
         ]
 
 
-class ScenarioListApi(APIView):
-    @extend_schema(
-        operation_id="scenarios_list",
-        parameters=[OpenApiParameter("domain", str), OpenApiParameter("status", str)],
-        responses=ScenarioOutput(many=True),
-    )
+class ScenarioListQuery(serializers.Serializer):
+    domain = serializers.CharField(required=False, allow_blank=True, default="", help_text="Domain slug")
+    status = serializers.ChoiceField(Scenario.Status.choices, required=False, allow_blank=True, default="")
+
+
+class ScenarioListApi(ScopedApiView):
+    @extend_schema(operation_id="scenarios_list", parameters=[ScenarioListQuery], responses=ScenarioOutput(many=True))
     def get(self, request):
-        qs = scenario_list()
-        if request.query_params.get("domain"):
-            qs = qs.filter(domain__slug=request.query_params["domain"])
-        if request.query_params.get("status"):
-            qs = qs.filter(status=request.query_params["status"])
-        return Response(ScenarioOutput(qs, many=True).data)
+        query = self.read(ScenarioListQuery, request.query_params)
+        return Response(ScenarioOutput(scenario_search(**query), many=True).data)
 
 
-class ScenarioDetailApi(APIView):
+class ScenarioDetailApi(ScopedApiView):
     @extend_schema(operation_id="scenarios_read", responses=ScenarioOutput)
     def get(self, request, slug):
         return Response(ScenarioOutput(scenario_get(slug=slug)).data)
