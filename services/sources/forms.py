@@ -1,46 +1,83 @@
-"""Reading the portal's source and binding forms into the arguments of the sources services.
-
-The forms only parse what the browser sends (numbers, choices, JSON); every rule about what a source
-or binding may be (URL schemes, coordinate ranges, zones, params against the scenario's schema,
-entitlements) lives in the services, whose ``ApplicationError`` messages the views attach to the
-form, so the portal and the API refuse exactly the same things.
+"""The portal's source, binding and zone forms: they parse what the browser sends (numbers, choices,
+JSON typed into a box) and hand it to the API's input serializers and then to the services, so the
+portal and the API refuse exactly the same things. A refusal is shown next to the field it is about,
+in the reader's language where the portal knows the code.
 """
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, ClassVar
 
 from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ValidationError
 
 from services.catalog.models import Scenario
+from services.core.errors import ApplicationError, NotFound
 from services.sources.models import Binding, Source
+from services.sources.serializers import (
+    BindingInput,
+    BindingUpdateInput,
+    InputSerializer,
+    SourceInput,
+    SourceUpdateInput,
+    ZonesInput,
+    read_input,
+)
 
-# Which field an ApplicationError belongs to, when its details or code say so.
-_SOURCE_FIELDS = ("name", "kind", "mode", "url", "latitude", "longitude", "address", "enabled")
-_BINDING_FIELDS = ("scenario", "params", "zone_name", "interval_s", "enabled")
+
+class ServiceForm(forms.Form):
+    """A form whose cleaned data an input serializer checks and a service carries out."""
+
+    input_class: ClassVar[type[InputSerializer]]
+
+    def submit(self, service: Callable[..., Any], **context) -> Any:
+        """``service(**data)`` with the serializer's data (``context`` is the serializer's); None when
+        the form, the serializer or the service refused, with the reasons put on the form. A 404 is
+        not a form error: it propagates."""
+        if not self.is_valid():
+            return None
+        try:
+            return service(**read_input(self.input_class, self.cleaned_data, **context))
+        except ValidationError as exc:
+            for name, errors in exc.detail.items():
+                for error in errors:
+                    self.add_error(name if name in self.fields else None, portal_message(error.code, str(error)))
+        except NotFound:
+            raise
+        except ApplicationError as exc:
+            self.add_error(self._field_of(exc), portal_message(exc.code, exc.message))
+        return None
+
+    def _field_of(self, exc: ApplicationError) -> str | None:
+        """The field a service's refusal is about: by its code (``invalid_params`` → params), else none."""
+        field = _CODE_FIELDS.get(exc.code) or exc.code.removeprefix("invalid_").removeprefix("missing_")
+        return field if field in self.fields else None
 
 
-class SourceForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200,
+class SourceForm(ServiceForm):
+    name = forms.CharField(label=_("Name"),
                            help_text=_("As the field teams call it, e.g. “South gate camera 2”"))
     kind = forms.ChoiceField(label=_("Kind"), choices=Source.Kind.choices)
     mode = forms.ChoiceField(label=_("Mode"), choices=Source.Mode.choices,
                              help_text=_("Pulled: the platform fetches frames on a schedule. "
                                          "Pushes: the device sends frames or readings with its device key."))
-    url = forms.CharField(label=_("Address of the stream or snapshot"), max_length=500, required=False,
+    url = forms.CharField(label=_("Address of the stream or snapshot"), required=False,
                           help_text=_("http(s):// snapshot (JPEG/PNG) or MJPEG stream, rtsp:// stream, or "
                                       "file:///path/to/video; leave empty for pushing devices"))
     latitude = forms.DecimalField(label=_("Latitude"), required=False, max_digits=9, decimal_places=6,
                                   help_text=_("WGS-84 degrees, e.g. 31.230416"))
     longitude = forms.DecimalField(label=_("Longitude"), required=False, max_digits=9, decimal_places=6,
                                    help_text=_("WGS-84 degrees, e.g. 121.473701"))
-    address = forms.CharField(label=_("Street address"), max_length=300, required=False)
+    address = forms.CharField(label=_("Street address"), required=False)
     enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True,
                                  help_text=_("A disabled source is not pulled and refuses pushes"))
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.input_class = SourceUpdateInput if editing else SourceInput
         if not editing:
             # A new source starts enabled; the switch appears once it exists.
             del self.fields["enabled"]
@@ -51,15 +88,9 @@ class SourceForm(forms.Form):
             raise forms.ValidationError(_("Give both latitude and longitude, or neither."))
         return data
 
-    def service_fields(self) -> dict:
-        return dict(self.cleaned_data)
-
-    @staticmethod
-    def initial_for(source: Source) -> dict:
-        return {field: getattr(source, field) for field in _SOURCE_FIELDS}
-
-    def add_service_error(self, exc) -> None:
-        _attach(self, exc, _SOURCE_FIELDS)
+    @classmethod
+    def initial_for(cls, source: Source) -> dict:
+        return {name: getattr(source, name) for name in cls.base_fields}
 
 
 def scenarios_for(source: Source):
@@ -78,11 +109,11 @@ def scenarios_for(source: Source):
     )
 
 
-class BindingForm(forms.Form):
+class BindingForm(ServiceForm):
     scenario = forms.ChoiceField(label=_("Scenario"))
     zone_name = forms.ChoiceField(label=_("Zone"), required=False,
                                   help_text=_("Passed to the scenario as its zone parameter"))
-    interval_s = forms.IntegerField(label=_("Every (seconds)"), min_value=5, initial=60,
+    interval_s = forms.IntegerField(label=_("Every (seconds)"), initial=60,
                                     help_text=_("At least 5 seconds"))
     params = forms.CharField(label=_("Parameters (JSON)"), required=False, widget=forms.Textarea,
                              help_text=_("Leave empty for the scenario's defaults; see the scenario's page"))
@@ -92,6 +123,7 @@ class BindingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.source = source
         self.binding = binding
+        self.input_class = BindingInput if binding is None else BindingUpdateInput
         scenarios = [(s.slug, s.name) for s in scenarios_for(source)]
         if binding is not None:
             # Editing keeps the scenario: a binding is one scenario on one source.
@@ -116,11 +148,6 @@ class BindingForm(forms.Form):
             raise forms.ValidationError(_("Parameters are a JSON object, e.g. {\"min_minutes\": 5}."))
         return value
 
-    def service_fields(self) -> dict:
-        data = dict(self.cleaned_data)
-        data.pop("scenario", None)
-        return data
-
     @staticmethod
     def initial_for(binding: Binding) -> dict:
         return {
@@ -130,14 +157,14 @@ class BindingForm(forms.Form):
             "enabled": binding.enabled,
         }
 
-    def add_service_error(self, exc) -> None:
-        _attach(self, exc, _BINDING_FIELDS)
 
-
-class ZonesForm(forms.Form):
+class ZonesForm(ServiceForm):
     """The zone editor's hidden field: the whole list of zones as JSON, replaced at once."""
 
+    input_class = ZonesInput
     zones = forms.CharField(required=False, widget=forms.HiddenInput)
+    # What was drawn, when it could be read, even if refused: the page shows it again to be fixed.
+    drawn: list | None = None
 
     def clean_zones(self) -> list:
         text = (self.cleaned_data.get("zones") or "").strip() or "[]"
@@ -147,6 +174,7 @@ class ZonesForm(forms.Form):
             raise forms.ValidationError(_("The zones could not be read; draw them again.")) from None
         if not isinstance(value, list):
             raise forms.ValidationError(_("The zones could not be read; draw them again."))
+        self.drawn = value
         return value
 
 
@@ -156,15 +184,14 @@ def _json_default(value):
     raise TypeError(type(value).__name__)
 
 
-# Error codes of the services whose field is not in the code's name.
+# Refusals of the services whose field is not in the code's name.
 _CODE_FIELDS = {
-    "invalid_interval": "interval_s", "invalid_zone_name": "zone_name", "wrong_input_kind": "scenario",
-    "missing_scenario": "scenario", "not_entitled": "scenario", "unknown_scenario": "scenario",
-    "scenario_unavailable": "scenario", "bindings_not_pullable": "mode",
+    "wrong_input_kind": "scenario", "not_entitled": "scenario", "unknown_scenario": "scenario",
+    "scenario_unavailable": "scenario", "bindings_not_pullable": "mode", "zone_in_use": "zones",
 }
 
 
-# The services speak English (their messages are also the API's); the portal leads with the reader's
+# The serializers and services speak English (their messages are also the API's); the portal leads with the reader's
 # language for the refusals a manager is likely to meet, and keeps the service's precise words after it.
 _CODE_TEXT = {
     "invalid_url": _("This address cannot be used for the source."),
@@ -181,22 +208,9 @@ _CODE_TEXT = {
 }
 
 
-def service_message(exc) -> str:
-    """A service's refusal in the reader's language, with the service's own words for the details."""
-    lead = _CODE_TEXT.get(getattr(exc, "code", ""))
+def portal_message(code: str, message: str) -> str:
+    """A refusal in the reader's language, with the API's own words for the details."""
+    lead = _CODE_TEXT.get(code)
     if lead is None or get_language().startswith("en"):
-        return exc.message
-    return f"{lead}（{exc.message}）"
-
-
-def _attach(form: forms.Form, exc, fields: tuple[str, ...]) -> None:
-    """Put a service's refusal next to the field it is about, or above the form: by its code
-    (``invalid_url`` → url), or by the field its message starts with ("latitude must …")."""
-    code = getattr(exc, "code", "") or ""
-    field = _CODE_FIELDS.get(code) or code.removeprefix("invalid_").removeprefix("missing_")
-    if field not in fields:
-        first_word = exc.message.split(" ", 1)[0]
-        field = first_word if first_word in fields else None
-    if field is not None and field not in form.fields:
-        field = None
-    form.add_error(field, service_message(exc))
+        return message
+    return f"{lead}（{message}）"

@@ -12,6 +12,7 @@ network, nothing for the CSP to allow.
 
 import json
 import math
+from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -23,12 +24,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from services.accounts.portal import MANAGE_ROLES, portal_view
-from services.core.errors import ApplicationError, NotFound
 from services.inference.access import inference_request_check_raw_input
 from services.sources import selectors, services
-from services.sources.forms import BindingForm, SourceForm, ZonesForm, service_message
+from services.sources.forms import BindingForm, SourceForm, ZonesForm
 from services.sources.grabbers import masked_url
-from services.sources.models import Binding, Source
+from services.sources.models import Source
 
 
 def _source_for_change(actor, source_id) -> Source:
@@ -37,13 +37,6 @@ def _source_for_change(actor, source_id) -> Source:
     if not services.can_write(actor, source):
         raise DjangoPermissionDenied
     return source
-
-
-def _binding_of(source: Source, binding_id) -> Binding:
-    binding = source.bindings.select_related("scenario").filter(pk=binding_id).first()
-    if binding is None:
-        raise Http404
-    return binding
 
 
 # --- The site map -----------------------------------------------------------------------------------
@@ -159,12 +152,8 @@ def zone_shapes(zones) -> list[dict]:
 def source_list(request, actor):
     status = request.GET.get("status", "")
     kind = request.GET.get("kind", "")
-    qs = selectors.source_list(actor=actor)
-    if status in Source.Status.values:
-        qs = qs.filter(status=status)
-    if kind in Source.Kind.values:
-        qs = qs.filter(kind=kind)
-    sources = list(qs)
+    sources = list(selectors.source_list(actor=actor, status=status if status in Source.Status.values else None,
+                                         kind=kind if kind in Source.Kind.values else None))
     plot = site_map(sources)
     if plot is not None:
         plot["unplaced"] = sum(1 for s in sources if s.latitude is None or s.longitude is None)
@@ -185,42 +174,27 @@ def source_list(request, actor):
 @portal_view(*MANAGE_ROLES, needs_bureau=True)
 def source_create_view(request, actor):
     form = SourceForm(request.POST or None, initial={"kind": Source.Kind.CAMERA, "mode": Source.Mode.PULL})
-    if request.method == "POST" and form.is_valid():
-        try:
-            source = services.source_create(actor=actor, **form.service_fields())
-        except NotFound:
-            raise
-        except ApplicationError as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Source “%(name)s” added. Draw its zones and bind scenarios below.")
-                             % {"name": source.name})
-            return redirect("sources:detail", source_id=source.pk)
-    return render(request, "sources/form.html", {"form": form, "source": None},
-                  status=400 if form.is_bound else 200)
+    source = form.submit(partial(services.source_create, actor=actor)) if form.is_bound else None
+    if source is not None:
+        messages.success(request, _("Source “%(name)s” added. Draw its zones and bind scenarios below.")
+                         % {"name": source.name})
+        return redirect("sources:detail", source_id=source.pk)
+    return render(request, "sources/form.html", {"form": form, "source": None}, status=400 if form.is_bound else 200)
 
 
 @portal_view(*MANAGE_ROLES)
 def source_edit(request, actor, source_id):
     source = _source_for_change(actor, source_id)
     form = SourceForm(request.POST or None, initial=SourceForm.initial_for(source), editing=True)
-    if request.method == "POST" and form.is_valid():
-        try:
-            source = services.source_update(actor=actor, source=source, **form.service_fields())
-        except NotFound:
-            raise
-        except ApplicationError as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Source saved."))
-            return redirect("sources:detail", source_id=source.pk)
-    return render(request, "sources/form.html", {"form": form, "source": source},
-                  status=400 if form.is_bound else 200)
+    if form.is_bound and form.submit(partial(services.source_update, actor=actor, source=source), source=source):
+        messages.success(request, _("Source saved."))
+        return redirect("sources:detail", source_id=source.pk)
+    return render(request, "sources/form.html", {"form": form, "source": source}, status=400 if form.is_bound else 200)
 
 
 def _detail_context(actor, source: Source, **extra) -> dict:
     can_manage = services.can_write(actor, source)
-    bindings = list(source.bindings.select_related("scenario", "last_request").order_by("created_at"))
+    bindings = list(selectors.binding_list(source=source))
     for binding in bindings:
         binding.params_text = json.dumps(binding.params, ensure_ascii=False, sort_keys=True) if binding.params else ""
     show_frame = actor.sees_raw_inputs and bool(source.last_frame)
@@ -253,13 +227,10 @@ def source_detail(request, actor, source_id):
 def source_frame(request, actor, source_id):
     source = selectors.source_get(actor=actor, source_id=source_id)
     inference_request_check_raw_input(actor=actor)
-    if not source.last_frame:
+    frame = selectors.source_frame_open(source=source)
+    if frame is None:
         raise Http404
-    try:
-        handle = source.last_frame.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(handle, content_type="image/jpeg")
+    response = FileResponse(frame, content_type="image/jpeg")
     # The file is overwritten by every pull, and it is a bureau's camera image: no shared caches.
     response["Cache-Control"] = "private, no-cache"
     return response
@@ -271,25 +242,13 @@ def source_zones(request, actor, source_id):
     """Save the zone editor's polygons; a refusal re-renders the page with the drawing kept."""
     source = _source_for_change(actor, source_id)
     form = ZonesForm(request.POST)
-    error = None
-    if form.is_valid():
-        try:
-            services.source_zones_set(actor=actor, source=source, zones=form.cleaned_data["zones"])
-        except NotFound:
-            raise
-        except ApplicationError as exc:
-            error = service_message(exc)
-    else:
-        error = form.errors["zones"][0]
-    if error is None:
-        count = len(form.cleaned_data["zones"])
-        messages.success(request, _("Zones saved (%(count)d).") % {"count": count})
+    if form.submit(partial(services.source_zones_set, actor=actor, source=source)):
+        messages.success(request, _("Zones saved (%(count)d).") % {"count": len(form.drawn)})
         return redirect(f"{source_url(source)}#zones")
     source.refresh_from_db()
     # Keep what was drawn (when it could be read at all) so the manager can fix it rather than redraw.
-    drawn = form.cleaned_data.get("zones") if form.is_valid() else None
-    context = _detail_context(actor, source, zones_error=error,
-                              **({"zones_json": json.dumps(drawn, ensure_ascii=False)} if drawn is not None else {}))
+    kept = {} if form.drawn is None else {"zones_json": json.dumps(form.drawn, ensure_ascii=False)}
+    context = _detail_context(actor, source, zones_error=next(iter(form.errors.values()))[0], **kept)
     return render(request, "sources/detail.html", context, status=400)
 
 
@@ -301,14 +260,7 @@ def source_url(source: Source) -> str:
 @require_POST
 def source_key(request, actor, source_id):
     """Issue (or replace) the device key of a pushing source; the key exists only in this response."""
-    source = _source_for_change(actor, source_id)
-    try:
-        source, key = services.source_device_key_issue(actor=actor, source=source)
-    except NotFound:
-        raise
-    except ApplicationError as exc:
-        messages.error(request, service_message(exc))
-        return redirect("sources:detail", source_id=source.pk)
+    source, key = services.source_device_key_issue(actor=actor, source=_source_for_change(actor, source_id))
     response = render(request, "sources/detail.html", _detail_context(actor, source, new_key=key))
     response["Cache-Control"] = "no-store"
     return response
@@ -317,15 +269,8 @@ def source_key(request, actor, source_id):
 @portal_view(*MANAGE_ROLES)
 @require_POST
 def source_key_revoke(request, actor, source_id):
-    source = _source_for_change(actor, source_id)
-    try:
-        services.source_device_key_revoke(actor=actor, source=source)
-    except NotFound:
-        raise
-    except ApplicationError as exc:
-        messages.error(request, service_message(exc))
-    else:
-        messages.success(request, _("The device key is revoked; the device can no longer push."))
+    source = services.source_device_key_revoke(actor=actor, source=_source_for_change(actor, source_id))
+    messages.success(request, _("The device key is revoked; the device can no longer push."))
     return redirect("sources:detail", source_id=source.pk)
 
 
@@ -334,36 +279,22 @@ def source_key_revoke(request, actor, source_id):
 def binding_add(request, actor, source_id):
     source = _source_for_change(actor, source_id)
     form = BindingForm(request.POST, source=source)
-    if form.is_valid():
-        try:
-            binding = services.binding_create(actor=actor, source=source, scenario_slug=form.cleaned_data["scenario"],
-                                              **form.service_fields())
-        except NotFound:
-            raise
-        except ApplicationError as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("“%(scenario)s” now runs on this source every %(interval)d s.")
-                             % {"scenario": binding.scenario.name, "interval": binding.interval_s})
-            return redirect(f"{source_url(source)}#bindings")
-    return render(request, "sources/detail.html", _detail_context(actor, source, binding_form=form), status=400)
+    binding = form.submit(partial(services.binding_create, actor=actor, source=source))
+    if binding is None:
+        return render(request, "sources/detail.html", _detail_context(actor, source, binding_form=form), status=400)
+    messages.success(request, _("“%(scenario)s” now runs on this source every %(interval)d s.")
+                     % {"scenario": binding.scenario.name, "interval": binding.interval_s})
+    return redirect(f"{source_url(source)}#bindings")
 
 
 @portal_view(*MANAGE_ROLES)
 def binding_edit(request, actor, source_id, binding_id):
     source = _source_for_change(actor, source_id)
-    binding = _binding_of(source, binding_id)
+    binding = selectors.source_binding_get(source=source, binding_id=binding_id)
     form = BindingForm(request.POST or None, source=source, binding=binding, initial=BindingForm.initial_for(binding))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.binding_update(actor=actor, binding=binding, **form.service_fields())
-        except NotFound:
-            raise
-        except ApplicationError as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Binding saved."))
-            return redirect(f"{source_url(source)}#bindings")
+    if form.is_bound and form.submit(partial(services.binding_update, actor=actor, binding=binding)):
+        messages.success(request, _("Binding saved."))
+        return redirect(f"{source_url(source)}#bindings")
     return render(request, "sources/binding_form.html", {"form": form, "source": source, "binding": binding},
                   status=400 if form.is_bound else 200)
 
@@ -372,14 +303,7 @@ def binding_edit(request, actor, source_id, binding_id):
 @require_POST
 def binding_remove(request, actor, source_id, binding_id):
     source = _source_for_change(actor, source_id)
-    binding = _binding_of(source, binding_id)
-    name = binding.scenario.name
-    try:
-        services.binding_delete(actor=actor, binding=binding)
-    except NotFound:
-        raise
-    except ApplicationError as exc:
-        messages.error(request, service_message(exc))
-    else:
-        messages.success(request, _("“%(scenario)s” no longer runs on this source.") % {"scenario": name})
+    binding = selectors.source_binding_get(source=source, binding_id=binding_id)
+    services.binding_delete(actor=actor, binding=binding)
+    messages.success(request, _("“%(scenario)s” no longer runs on this source.") % {"scenario": binding.scenario.name})
     return redirect(f"{source_url(source)}#bindings")

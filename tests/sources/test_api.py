@@ -156,6 +156,50 @@ def test_bad_source_fields_are_400(mgr, fields, code):
     assert response.status_code == 400 and response.json()["error"]["code"] == code, response.json()
 
 
+def test_a_refusal_names_its_field(mgr, source):
+    error = create_source(mgr, latitude=95).json()["error"]
+    assert error["code"] == "invalid_coordinates" and list(error["details"]["fields"]) == ["latitude"]
+    error = mgr.patch(f"/api/v1/sources/{source['id']}", {"url": "gopher://x"}, format="json").json()["error"]
+    assert error["code"] == "invalid_url" and list(error["details"]["fields"]) == ["url"]
+
+
+def test_a_new_mode_starts_from_no_address(mgr, source):
+    detail = f"/api/v1/sources/{source['id']}"
+    pushed = mgr.patch(detail, {"mode": "push"}, format="json")
+    assert pushed.status_code == 200 and pushed.json()["url"] == ""
+    assert mgr.patch(detail, {"mode": "pull"}, format="json").json()["error"]["code"] == "missing_url"
+    assert mgr.patch(detail, {"mode": "pull", "url": "rtsp://127.0.0.1:8554/live"}, format="json").status_code == 200
+    assert mgr.patch(detail, {"name": "东门"}, format="json").json()["url"] == "rtsp://127.0.0.1:8554/live"
+
+
+def test_the_list_filters_are_checked(mgr, source):
+    assert mgr.get("/api/v1/sources", {"mode": "pull", "kind": "camera"}).json()["count"] == 1
+    assert mgr.get("/api/v1/sources", {"mode": "push"}).json()["count"] == 0
+    assert mgr.get("/api/v1/sources", {"limit": 1, "offset": 0}).json()["count"] == 1
+    refused = mgr.get("/api/v1/sources", {"status": "broken"})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_status"
+
+
+def test_the_schema_shows_what_each_endpoint_accepts(mgr):
+    """The schema's inputs are the serializers that check the bodies: a new source has no switch, a
+    change has one and no defaults (what is not sent stays), zones are named polygons."""
+    schema = mgr.get("/api/v1/schema", {"format": "json"}).json()
+
+    def body(path, method) -> dict:
+        ref = schema["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        return schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+    create, change = body("/api/v1/sources", "post"), body("/api/v1/sources/{source_id}", "patch")
+    assert create["required"] == ["name"] and "enabled" not in create["properties"]
+    assert "required" not in change and "enabled" in change["properties"]
+    assert all("default" not in field for field in change["properties"].values())
+    assert create["properties"]["zones"]["items"]["required"] == ["name", "polygon"]
+    binding, binding_change = (body("/api/v1/sources/{source_id}/bindings", "post"),
+                               body("/api/v1/bindings/{binding_id}", "patch"))
+    assert "scenario" in binding["required"] and "scenario" not in binding_change["properties"]
+    assert binding["properties"]["interval_s"]["minimum"] == 5
+
+
 def test_video_files_only_from_the_video_folder(mgr, tmp_path):
     with override_settings(CITYAI_SOURCES_VIDEO_ROOT=tmp_path):
         inside = create_source(mgr, url=(tmp_path / "clip.avi").as_uri())

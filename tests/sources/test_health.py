@@ -123,17 +123,20 @@ def test_bindings_of_one_scenario_go_in_one_batch_and_the_quota_counts_each(mana
     from services.catalog.models import Entitlement
 
     scene = frame_server.scenes["street"]
+    whole = [[0, 0], [1, 0], [1, 1], [0, 1]]
     source = source_create(actor=actor_of(manager_a), name="两个车位", kind="camera", mode="pull",
                            url=frame_server.url("street"),
-                           zones=[{"name": "kerb", "polygon": scene.zone}, {"name": "all", "polygon": [
-                               [0, 0], [1, 0], [1, 1], [0, 1]]}])
+                           zones=[{"name": "kerb", "polygon": scene.zone}, {"name": "all", "polygon": whole}])
     for zone in ("kerb", "all"):
         binding_create(actor=actor_of(manager_a), source=source, scenario_slug="vehicle-illegal-parking",
                        zone_name=zone, interval_s=60)
     first = source_pull(source_id=source.pk)
     assert first.ok and len(first.requests) == 2
-    whole = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
-    assert sorted(str(r.params["zone"]) for r in first.requests) == sorted([str(scene.zone), str(whole)])
+
+    def points(zone) -> list:
+        return [[float(x), float(y)] for x, y in zone]
+
+    assert sorted(points(r.params["zone"]) for r in first.requests) == sorted([points(scene.zone), points(whole)])
     assert len({r.pk for r in first.requests}) == 2
 
     Entitlement.objects.filter(bureau=bureau_a, scenario__slug="vehicle-illegal-parking").update(daily_quota=3)

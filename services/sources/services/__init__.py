@@ -23,6 +23,7 @@ from services.sources.services.device_keys import (
 from services.sources.services.pull import PullOutcome, pull_limits, source_pull, sources_schedule_due
 from services.sources.services.push import device_push_for_source, sources_mark_silent
 from services.sources.services.sources import source_create, source_delete, source_update, source_zones_set
+from services.sources.services.submit import source_actor
 
 __all__ = [
     "PullOutcome",
@@ -33,6 +34,7 @@ __all__ = [
     "check_can_write",
     "device_push_for_source",
     "pull_limits",
+    "source_actor",
     "source_create",
     "source_delete",
     "source_device_key_issue",

@@ -1,5 +1,6 @@
 """Registering, changing and removing sources (cameras, drones, patrol phones, sensors) and their zones."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -11,70 +12,45 @@ from services.core.errors import ApplicationError, Conflict
 from services.sources import grabbers
 from services.sources.models import Source
 from services.sources.services.access import audit_change, audit_value, check_can_write
-from services.sources.services.validation import check_enabled, check_url, check_zones, choice, coordinate, text
-
-_SOURCE_FIELDS = ("name", "kind", "mode", "url", "latitude", "longitude", "address", "enabled")
 
 
 @transaction.atomic
 def source_create(
-    *, actor: Actor, name: str, kind: str, mode: str, url: str = "", latitude=None, longitude=None,
-    address: str = "", zones: list | None = None,
+    *, actor: Actor, name: str, kind: str = Source.Kind.CAMERA, mode: str = Source.Mode.PULL, url: str = "",
+    latitude: Decimal | None = None, longitude: Decimal | None = None, address: str = "", zones: list | None = None,
 ) -> Source:
+    """A new source of the actor's bureau, from fields its input serializer (``SourceInput``) checked."""
     check_can_write(actor)
     if actor.bureau is None:
         raise ApplicationError("A source belongs to a bureau; your account has none.", code="no_bureau")
-    mode = choice(mode, "mode", Source.Mode)
     source = Source.objects.create(
-        bureau=actor.bureau,
-        name=text(name, "name", max_length=200, required=True),
-        kind=choice(kind, "kind", Source.Kind),
-        mode=mode,
-        url=check_url(mode, url),
-        latitude=coordinate(latitude, "latitude", 90),
-        longitude=coordinate(longitude, "longitude", 180),
-        address=text(address, "address", max_length=300),
-        zones=check_zones(zones),
+        bureau=actor.bureau, name=name, kind=kind, mode=mode, url=url, latitude=latitude, longitude=longitude,
+        address=address, zones=zones or [],
     )
     audit_change(actor, source, "created", kind=source.kind, mode=source.mode, url=grabbers.masked_url(source.url))
     return source
 
 
 @transaction.atomic
-def source_update(*, actor: Actor, source: Source, **fields: Any) -> Source:
+def source_update(*, actor: Actor, source: Source, **changes: Any) -> Source:
+    """Change the fields given (checked by ``SourceUpdateInput``). A pulled source cannot keep bindings
+    that need other input than images, nor lose a zone a binding uses."""
     check_can_write(actor, source)
-    unknown = set(fields) - set(_SOURCE_FIELDS) - {"zones"}
-    if unknown:
-        raise ApplicationError(f"Cannot change {', '.join(sorted(unknown))}.", code="unknown_fields")
     source = Source.objects.select_for_update().get(pk=source.pk)
-    if "zones" in fields:
-        _set_zones(source, fields.pop("zones"))
-    mode = choice(fields.get("mode", source.mode), "mode", Source.Mode)
-    before = {name: audit_value(getattr(source, name), name) for name in fields}
-    if "name" in fields:
-        source.name = text(fields["name"], "name", max_length=200, required=True)
-    if "kind" in fields:
-        source.kind = choice(fields["kind"], "kind", Source.Kind)
-    if "mode" in fields or "url" in fields:
-        source.url = check_url(mode, fields.get("url", source.url if mode == source.mode else ""))
-        source.mode = mode
-        if mode == Source.Mode.PULL:
-            _check_bindings_pullable(source)
-    if "latitude" in fields:
-        source.latitude = coordinate(fields["latitude"], "latitude", 90)
-    if "longitude" in fields:
-        source.longitude = coordinate(fields["longitude"], "longitude", 180)
-    if "address" in fields:
-        source.address = text(fields["address"], "address", max_length=300)
-    if "enabled" in fields:
-        source.enabled = check_enabled(fields["enabled"])
-    if source.enabled and source.mode == Source.Mode.PULL and ("url" in fields or "enabled" in fields
-                                                              or "mode" in fields):
+    if "zones" in changes:
+        _check_zones_kept(source, changes["zones"])
+    audited = [name for name in changes if name != "zones"]
+    before = {name: audit_value(getattr(source, name), name) for name in audited}
+    for name, value in changes.items():
+        setattr(source, name, value)
+    if source.mode == Source.Mode.PULL and {"mode", "url"} & set(changes):
+        _check_bindings_pullable(source)
+    if source.enabled and source.mode == Source.Mode.PULL and {"mode", "url", "enabled"} & set(changes):
         # A new address or a re-enabled camera is tried at the next tick, not after a long backoff.
         source.next_pull_at = timezone.now()
         source.consecutive_failures = 0
     source.save()
-    after = {name: audit_value(getattr(source, name), name) for name in fields}
+    after = {name: audit_value(getattr(source, name), name) for name in audited}
     audit_change(actor, source, "updated", before=before, after=after)
     return source
 
@@ -88,8 +64,7 @@ def _check_bindings_pullable(source: Source) -> None:
         )
 
 
-def _set_zones(source: Source, zones: Any) -> None:
-    zones = check_zones(zones)
+def _check_zones_kept(source: Source, zones: list[dict]) -> None:
     names = {z["name"] for z in zones}
     orphans = [b for b in source.bindings.exclude(zone_name="") if b.zone_name not in names]
     if orphans:
@@ -97,14 +72,15 @@ def _set_zones(source: Source, zones: Any) -> None:
             "Bindings use zones that would disappear; change or delete them first.", code="zone_in_use",
             details={"zones": sorted({b.zone_name for b in orphans}), "bindings": [str(b.pk) for b in orphans]},
         )
-    source.zones = zones
 
 
 @transaction.atomic
-def source_zones_set(*, actor: Actor, source: Source, zones: Any) -> Source:
+def source_zones_set(*, actor: Actor, source: Source, zones: list[dict]) -> Source:
+    """Replace the source's zones (checked by ``ZonesInput``)."""
     check_can_write(actor, source)
     source = Source.objects.select_for_update().get(pk=source.pk)
-    _set_zones(source, zones)
+    _check_zones_kept(source, zones)
+    source.zones = zones
     source.save(update_fields=["zones", "updated_at"])
     audit_change(actor, source, "zones", zones=[z["name"] for z in source.zones])
     return source
