@@ -195,25 +195,11 @@ def check_audio(content: bytes, name: str = "") -> CheckedInput:
     )
 
 
-def parse_captured_at(value: Any) -> datetime | None:
-    """An ISO 8601 capture time with a time zone, or None when not given."""
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str) or len(value) > 64:
-        raise ApplicationError("captured_at must be an ISO 8601 time string.", code="invalid_captured_at")
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ApplicationError(
-            "captured_at is not an ISO 8601 time (e.g. 2026-11-28T10:00:00+08:00).", code="invalid_captured_at"
-        ) from None
-    return check_captured_at(moment)
-
-
 def check_captured_at(captured_at: datetime | None, *, max_age_s: int | None = None) -> datetime | None:
-    """The one check of a capture time, for requests and device pushes alike: it carries its zone and
-    does not lie ahead of our clock beyond device drift (``CITYAI_CAPTURE_CLOCK_SKEW_SECONDS``); a
-    caller that takes only recent captures (a device's push) gives ``max_age_s``."""
+    """The one check of when a frame or reading was taken, for requests and device pushes alike (the
+    API reads the time with ``core.fields.AwareDateTimeField``): it carries its zone and does not lie
+    ahead of our clock beyond device drift (``CITYAI_CAPTURE_CLOCK_SKEW_SECONDS``); a caller that takes
+    only recent captures (a device's push) gives ``max_age_s``."""
     if captured_at is None:
         return None
     if timezone.is_naive(captured_at):
