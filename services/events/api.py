@@ -119,16 +119,7 @@ class EventSnapshotApi(ScopedApiView):
     def get(self, request, event_id):
         event = selectors.event_get(actor=self.actor, event_id=event_id)
         inference_request_check_raw_input(actor=self.actor)
-        return snapshot_response(event)
-
-
-def snapshot_response(event: Event) -> FileResponse:
-    """The annotated image of the latest firing (else the first): evidence the responsible bureau may
-    see even though the request itself belongs to the submitting bureau."""
-    for request in (event.last_request, event.first_request):
-        if request.annotated_image:
-            return FileResponse(request.annotated_image.open("rb"), content_type="image/jpeg")
-    raise NotFound("This event has no snapshot.", code="no_snapshot")
+        return FileResponse(selectors.event_snapshot(event).open("rb"), content_type="image/jpeg")
 
 
 class ReviewInput(serializers.Serializer):
@@ -227,9 +218,6 @@ class WorkOrderPhotoApi(ScopedApiView):
         return FileResponse(wo.resolution_photo.open("rb"))
 
 
-TRANSITIONS = ("accept", "resolve", "verify", "send-back")
-
-
 class TransitionInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", help_text="Any step's note")
     reason = serializers.CharField(required=False, allow_blank=True, default="",
@@ -246,30 +234,8 @@ class WorkOrderTransitionApi(ScopedApiView):
     @extend_schema(operation_id="work_orders_transition", request=TransitionInput, responses=WorkOrderOutput)
     def post(self, request, work_order_id, action):
         data = self.read(TransitionInput)
-        wo = work_order_step(self.actor, work_order_id, action, note=data["note"], reason=data["reason"],
-                             photo=data.get("photo"))
+        photo = data.get("photo")
+        wo = services.work_order_step(actor=self.actor, work_order_id=work_order_id, action=action,
+                                      note=data["note"], reason=data["reason"],
+                                      photo=photo.content if photo else None, photo_name=photo.name if photo else "")
         return Response(WorkOrderOutput(wo, context=self.serializer_context()).data)
-
-
-def work_order_transition(actor, work_order_id, action: str, data, photo_upload=None) -> WorkOrder:
-    """The portal forms' entry: the form's note, reason and photo, then ``work_order_step``."""
-    photo = fields.read_upload(photo_upload) if photo_upload is not None else None
-    return work_order_step(actor, work_order_id, action, note=str(data.get("note") or ""),
-                           reason=str(data.get("reason") or ""), photo=photo)
-
-
-def work_order_step(actor, work_order_id, action: str, *, note: str = "", reason: str = "",
-                    photo: fields.Upload | None = None) -> WorkOrder:
-    """Dispatch the named step to its service."""
-    if action == "accept":
-        return services.work_order_accept(actor=actor, work_order_id=work_order_id, note=note)
-    if action == "resolve":
-        return services.work_order_resolve(
-            actor=actor, work_order_id=work_order_id, note=note,
-            photo=photo.content if photo else None, photo_name=photo.name if photo else "",
-        )
-    if action == "verify":
-        return services.work_order_verify(actor=actor, work_order_id=work_order_id, note=note)
-    if action == "send-back":
-        return services.work_order_send_back(actor=actor, work_order_id=work_order_id, reason=reason or note)
-    raise NotFound(f"No step {action!r}; one of {', '.join(TRANSITIONS)}.", code="unknown_step")

@@ -104,6 +104,15 @@ def work_order_get(*, actor: Actor, work_order_id, for_update: bool = False) -> 
     return _get_in_scope(work_order_scope(actor), rows, work_order_id, for_update=for_update)
 
 
+def event_snapshot(event: Event):
+    """The annotated image of the latest firing (else the first): evidence the responsible bureau may
+    see even though the request itself belongs to the submitting bureau."""
+    for request in (event.last_request, event.first_request):
+        if request.annotated_image:
+            return request.annotated_image
+    raise NotFound("This event has no snapshot.", code="no_snapshot")
+
+
 def event_review_get(event: Event) -> EventReview | None:
     """The event's review, if it has one. The event comes from ``event_get`` (already in scope), as
     for the other readers of one event's parts below."""

@@ -14,7 +14,7 @@ from services.accounts.models import Bureau, Membership
 from services.accounts.selectors import Actor
 from services.audit.services import audit_record
 from services.core.bulk import insert_rows
-from services.core.errors import ApplicationError, Conflict, PermissionDenied
+from services.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from services.events import policy
 from services.events.models import Event, EventOccurrence, EventReview, WorkOrder, WorkOrderTransition
 from services.events.selectors import event_get, work_order_get
@@ -373,3 +373,22 @@ def work_orders_mark_overdue(*, now=None) -> int:
     if ids:
         logger.info("flagged %d overdue work orders", len(ids))
     return len(ids)
+
+
+WORK_ORDER_STEPS = ("accept", "resolve", "verify", "send-back")
+
+
+def work_order_step(*, actor: Actor, work_order_id, action: str, note: str = "", reason: str = "",
+                    photo: bytes | None = None, photo_name: str = "") -> WorkOrder:
+    """The step named in the URL (API and portal alike): accept, resolve (note and photo), verify or
+    send-back (its reason, else the note)."""
+    if action == "accept":
+        return work_order_accept(actor=actor, work_order_id=work_order_id, note=note)
+    if action == "resolve":
+        return work_order_resolve(actor=actor, work_order_id=work_order_id, note=note, photo=photo,
+                                  photo_name=photo_name)
+    if action == "verify":
+        return work_order_verify(actor=actor, work_order_id=work_order_id, note=note)
+    if action == "send-back":
+        return work_order_send_back(actor=actor, work_order_id=work_order_id, reason=reason or note)
+    raise NotFound(f"No step {action!r}; one of {', '.join(WORK_ORDER_STEPS)}.", code="unknown_step")

@@ -16,10 +16,10 @@ from services.accounts.portal import portal_view
 from services.accounts.selectors import bureau_filter_choices, bureau_find
 from services.catalog.selectors import domain_list, scenario_list
 from services.core.errors import ApplicationError, NotFound
+from services.core.fields import read_upload
 from services.core.filters import local_day
 from services.core.pagination import CappedPaginator
 from services.events import selectors, services
-from services.events.api import snapshot_response, work_order_transition
 from services.events.models import Event, EventReview, WorkOrder
 from services.events.reroute import can_reroute, event_reroute, reroute_targets
 from services.events.services import ACTING_ROLES
@@ -154,9 +154,10 @@ def event_snapshot(request, actor, event_id):
     event = selectors.event_get(actor=actor, event_id=event_id)
     inference_request_check_raw_input(actor=actor)
     try:
-        return snapshot_response(event)
+        snapshot = selectors.event_snapshot(event)
     except NotFound:
         raise Http404 from None
+    return FileResponse(snapshot.open("rb"), content_type="image/jpeg")
 
 
 @portal_view()
@@ -203,8 +204,13 @@ def work_order_step(request, actor, work_order_id, action):
     if action not in STEP_DONE:
         raise Http404
     wo = selectors.work_order_get(actor=actor, work_order_id=work_order_id)
-    _run(request, lambda: work_order_transition(actor, work_order_id, action, request.POST,
-                                                request.FILES.get("photo")), str(STEP_DONE[action]))
+    def step():
+        photo = read_upload(request.FILES["photo"]) if "photo" in request.FILES else None
+        return services.work_order_step(actor=actor, work_order_id=work_order_id, action=action,
+                                        note=request.POST.get("note", ""), reason=request.POST.get("reason", ""),
+                                        photo=photo.content if photo else None, photo_name=photo.name if photo else "")
+
+    _run(request, step, str(STEP_DONE[action]))
     return _back(request, reverse("events:detail", args=[wo.event_id]))
 
 
