@@ -62,6 +62,11 @@ def scenario_get(*, slug: str) -> Scenario:
     return scenario
 
 
+def scenario_status(*, scenario_id) -> str:
+    """The status as stored now (read past the per-process cache)."""
+    return Scenario.objects.filter(pk=scenario_id).values_list("status", flat=True).get()
+
+
 def scenario_get_active(*, slug: str) -> Scenario:
     """An active scenario by slug, from the per-process configuration cache (the submit path reads
     it on every call; catalog changes invalidate it, see services/core/configcache.py)."""

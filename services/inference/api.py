@@ -21,7 +21,7 @@ from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
 from services.accounts.selectors import bureau_get
-from services.catalog.models import Scenario
+from services.catalog.selectors import scenario_status
 from services.core import fields
 from services.core.api import LeanInput, ScopedApiView, validation_failure
 from services.core.errors import ApplicationError, NotFound
@@ -546,10 +546,9 @@ class ScenarioModelUploadApi(ScopedApiView):
             ),
         )
         # The status as stored after the upload, not what the upload meant to set.
-        scenario_status = Scenario.objects.filter(pk=record.scenario_id).values_list("status", flat=True).get()
         return Response(
             {"scenario": slug, "model": record.triton_name, "onnx_sha256": record.onnx_sha256,
-             "labels": record.labels, "status": scenario_status},
+             "labels": record.labels, "status": scenario_status(scenario_id=record.scenario_id)},
             status=status.HTTP_201_CREATED,
         )
 

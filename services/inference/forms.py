@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from services.catalog.models import Scenario
+from services.core import fields
 from services.core.errors import ApplicationError
 from services.core.text import decode_text
 from services.inference import inputs
@@ -98,7 +99,7 @@ def parse_params(text: str | None) -> dict | None:
 
 def _upload_bytes(upload) -> bytes:
     if upload.size > settings.CITYAI_MAX_UPLOAD_BYTES:
-        raise inputs.too_large(upload.size)
+        raise fields.too_large(upload.size)
     return upload.read()
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from services.core import fields
 from services.core.errors import ApplicationError
 
 IMAGE_FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp"),
@@ -35,16 +36,6 @@ class CheckedInput:
     name: str = ""
     width: int | None = None
     height: int | None = None
-
-
-def too_large(size: int) -> ApplicationError:
-    limit = settings.CITYAI_MAX_UPLOAD_BYTES
-    return ApplicationError(
-        f"The input is {size} bytes; the limit is {limit} bytes.",
-        code="input_too_large",
-        status=413,
-        details={"limit_bytes": limit},
-    )
 
 
 def _has_surrogate(text: str) -> bool:
@@ -74,7 +65,7 @@ def reject_nul(value: Any, where: str) -> None:
 
 def check_image(content: bytes, name: str = "") -> CheckedInput:
     if len(content) > settings.CITYAI_MAX_UPLOAD_BYTES:
-        raise too_large(len(content))
+        raise fields.too_large(len(content))
     if not content:
         raise ApplicationError("The image is empty (0 bytes).", code="invalid_image")
     try:
@@ -180,7 +171,7 @@ def check_series(series: Any) -> CheckedInput:
 
 def check_audio(content: bytes, name: str = "") -> CheckedInput:
     if len(content) > settings.CITYAI_MAX_UPLOAD_BYTES:
-        raise too_large(len(content))
+        raise fields.too_large(len(content))
     try:
         with wave.open(io.BytesIO(content)) as wav:
             if wav.getsampwidth() not in (1, 2, 4) or wav.getnframes() == 0:

@@ -9,7 +9,6 @@ from rest_framework.utils import html
 
 from services.core import fields
 from services.core.api import ScopedApiView
-from services.core.filters import filter_given
 from services.core.parsers import JSONParser
 from services.webhooks.models import Webhook, WebhookDelivery
 from services.webhooks.selectors import webhook_delivery_get, webhook_delivery_list, webhook_get, webhook_list
@@ -116,7 +115,7 @@ class WebhookDeliveryListApi(ScopedApiView):
     def get(self, request, webhook_id):
         query = self.read(DeliveryListQuery, request.query_params)
         webhook = webhook_get(actor=self.actor, webhook_id=webhook_id)
-        qs = filter_given(webhook_delivery_list(actor=self.actor, webhook=webhook), status=query.get("status"))
+        qs = webhook_delivery_list(actor=self.actor, webhook=webhook, status=query.get("status"))
         return self.paginated(qs, DeliveryOutput)
 
 

@@ -28,10 +28,11 @@ def webhook_get(*, actor: Actor, webhook_id) -> Webhook:
     return webhook
 
 
-def webhook_delivery_list(*, actor: Actor, webhook: Webhook | None = None, bureau: Bureau | None = None) -> QuerySet:
+def webhook_delivery_list(*, actor: Actor, webhook: Webhook | None = None, bureau: Bureau | None = None,
+                          status: str | None = None) -> QuerySet:
     """One webhook's deliveries, or (without ``webhook``) every delivery in scope, newest first."""
     qs = scope_to_actor(WebhookDelivery.objects.select_related("webhook"), actor)
-    return filter_given(qs, webhook=webhook, bureau=bureau).order_by("-created_at")
+    return filter_given(qs, webhook=webhook, bureau=bureau, status=status).order_by("-created_at")
 
 
 def webhook_delivery_get(*, actor: Actor, delivery_id) -> WebhookDelivery:
