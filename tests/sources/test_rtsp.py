@@ -185,11 +185,13 @@ def frame_patiently(reader: StreamReader, tries: int = 5):
 
 
 def test_a_kept_open_reader_hands_fresh_frames_over_one_session_and_rides_out_a_stall(cameras):
-    reader = StreamReader(cameras.url("/stall"), limits=Limits(timeout_s=2), backoff_s=0.2).start()
+    # 4 s before the reader calls the stream stalled: a loaded host may pause decoding for 2 s, which
+    # would reopen the session and make "one session for every pull" fail for the wrong reason.
+    reader = StreamReader(cameras.url("/stall"), limits=Limits(timeout_s=4), backoff_s=0.2).start()
     try:
         first, retried = frame_patiently(reader)
         opens = reader.opens
-        frames = [first] + [reader.frame(max_age_s=5) for _ in range(3)]
+        frames = [first] + [reader.frame(max_age_s=5, timeout_s=15) for _ in range(3)]
         assert reader.opens == opens and reader.frames >= 4  # one session for every pull
         assert len({f.jpeg for f in frames}) == 4  # each pull got a newly decoded frame
         if not retried:  # an abandoned ask may have left its frame behind
