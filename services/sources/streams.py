@@ -178,8 +178,9 @@ class StreamReader:
                 ok, array = capture.retrieve()
                 if ok and array is not None:
                     with self._cond:
-                        self._latest = _Decoded(array=array, at=now, lag_s=offset - baseline)
-                        self._cond.notify_all()
+                        if self._waiting:  # the asker may have left while this frame was decoded
+                            self._latest = _Decoded(array=array, at=now, lag_s=offset - baseline)
+                            self._cond.notify_all()
 
     def _failed(self, message: str) -> None:
         with self._cond:
