@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from services.catalog.models import Scenario
 from services.catalog.selectors import scenario_get, scenario_search
 from services.core import fields
-from services.core.api import ScopedApiView
+from services.core.api import InputSerializer, ScopedApiView
 
 
 class ScenarioOutput(serializers.ModelSerializer):
@@ -23,7 +23,8 @@ class ScenarioOutput(serializers.ModelSerializer):
         ]
 
 
-class ScenarioListQuery(serializers.Serializer):
+class ScenarioListQuery(InputSerializer):
+    others_allowed = True  # the paginator's limit and offset
     domain = serializers.CharField(required=False, allow_blank=True, default="", help_text="Domain slug")
     status = serializers.ChoiceField(Scenario.Status.choices, required=False, allow_blank=True, default="")
 

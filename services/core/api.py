@@ -1,10 +1,12 @@
 """The API's shared pieces: ``ScopedApiView``, the base of every API view (the actor resolved once,
-input read through serializers), ``LeanInput`` for the hot paths, and the one place where errors
-become HTTP answers: ``{"error": {"code", "message", "details"}}``."""
+input read through serializers), ``InputSerializer``, the base of every input (one rule for the error
+codes), ``LeanInput`` for the hot paths, and the one place where errors become HTTP answers:
+``{"error": {"code", "message", "details"}}``."""
 
 import logging
 from collections.abc import Mapping
 from functools import cache
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -12,6 +14,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.http import Http404, JsonResponse
 from django.utils.module_loading import import_string
 from rest_framework import exceptions, serializers, status
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.fields import SkipField, empty
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -73,7 +76,67 @@ class ScopedApiView(APIView):
         return paginator.get_paginated_response(rows)
 
 
-class LeanInput(serializers.Serializer):
+class InputSerializer(serializers.Serializer):
+    """The base of every endpoint's input (a body or a query string), and its one rule for errors.
+
+    A field it does not know is refused (``unknown_fields``): a misspelt field must not be ignored
+    silently. Query strings set ``others_allowed``: they carry other readers' fields too (the
+    paginator's ``limit`` and ``offset``, ``wait``). DRF's own error keys become the codes clients act
+    on: ``missing_<field>`` for an absent, blank or null field, ``invalid_<field>`` for any other
+    failure of DRF's checks (``error_nouns`` names the word where it is not the field's name:
+    ``invalid_coordinates``). A code our fields or checks name (``CodedField``, ``ValidationError(…,
+    code=…)``: ``invalid_json``, ``missing_input`` …) is kept.
+    """
+
+    error_nouns: ClassVar[dict[str, str]] = {}
+    others_allowed: ClassVar[bool] = False
+
+    def to_internal_value(self, data):
+        self.refuse_unknown(data)
+        try:
+            return super().to_internal_value(data)
+        except ValidationError as exc:
+            raise ValidationError(self.recoded(exc.detail)) from None
+
+    def refuse_unknown(self, data) -> None:
+        if isinstance(data, Mapping) and not self.others_allowed:
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [ErrorDetail(
+                    f"Unknown fields: {', '.join(unknown)}; allowed: {', '.join(self.fields)}.",
+                    code="unknown_fields")]})
+
+    def recoded(self, detail: dict) -> dict:
+        """``{field: errors}`` with DRF's own codes turned into ours (see the class)."""
+        result = {}
+        for name, errors in detail.items():
+            field = self.fields.get(name, self)  # non-field errors are the serializer's own
+            noun = "body" if field is self else self.error_nouns.get(name, name)
+            result[name] = _recode(errors, field.error_messages, noun)
+        return result
+
+
+def _recode(detail, drf_keys, noun: str):
+    if isinstance(detail, list):
+        return [_recode(item, drf_keys, noun) for item in detail]
+    if isinstance(detail, dict):
+        return {key: _recode(item, drf_keys, noun) for key, item in detail.items()}
+    code = getattr(detail, "code", None)
+    if code in drf_keys:
+        code = f"missing_{noun}" if code in ("required", "blank", "null") else f"invalid_{noun}"
+    return ErrorDetail(str(detail), code=code)
+
+
+def read_input(serializer_class: type[serializers.Serializer], data, **context) -> dict:
+    """``data`` checked by ``serializer_class`` outside an API view (portal forms; views use ``read``)."""
+    if issubclass(serializer_class, LeanInput):
+        return serializer_class.read(data)
+    serializer = serializer_class(data=data, context=context)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class LeanInput(InputSerializer):
     """An input serializer for the hot paths (each submit, each item of a batch), read with ``read``.
 
     Declared like any serializer, so the OpenAPI schema and what is accepted stay one declaration; but
@@ -95,6 +158,7 @@ class LeanInput(serializers.Serializer):
                     for name, field in prototype.fields.items() if not field.read_only]
             built = cls._built = (prototype, plan)
         prototype, plan = built
+        prototype.refuse_unknown(data)
         attrs, errors = {}, {}
         for name, field, always, validate_field in plan:
             if name in data:
@@ -114,11 +178,11 @@ class LeanInput(serializers.Serializer):
             else:
                 attrs[field.source] = value
         if errors:
-            raise exceptions.ValidationError(errors)
+            raise exceptions.ValidationError(prototype.recoded(errors))
         try:
             return prototype.validate(attrs)
         except exceptions.ValidationError as exc:
-            raise exceptions.ValidationError(serializers.as_serializer_error(exc)) from None
+            raise exceptions.ValidationError(prototype.recoded(serializers.as_serializer_error(exc))) from None
 
 
 def schema_doc_excludes() -> list:

@@ -8,7 +8,7 @@ from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
 from services.core import fields
-from services.core.api import ScopedApiView
+from services.core.api import InputSerializer, ScopedApiView
 from services.core.errors import NotFound
 from services.core.parsers import JSONParser, MultiPartParser
 from services.events import selectors, services
@@ -86,7 +86,8 @@ class EventOutput(serializers.ModelSerializer):
         return WorkOrderOutput(wo, context=self.context).data
 
 
-class EventListQuery(serializers.Serializer):
+class EventListQuery(InputSerializer):
+    others_allowed = True  # the paginator's limit and offset
     status = serializers.CharField(required=False, allow_blank=True, default="")
     scenario = serializers.CharField(required=False, allow_blank=True, default="", help_text="Scenario slug")
     to_review = serializers.BooleanField(required=False, default=False, help_text="Only events my bureau must review.")
@@ -122,7 +123,7 @@ class EventSnapshotApi(ScopedApiView):
         return FileResponse(selectors.event_snapshot(event).open("rb"), content_type="image/jpeg")
 
 
-class ReviewInput(serializers.Serializer):
+class ReviewInput(InputSerializer):
     decision = serializers.ChoiceField(choices=EventReview.Decision.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
@@ -148,7 +149,7 @@ class EventBulkReviewApi(ScopedApiView):
         return Response({"reviewed": [str(r.event_id) for r in reviews]})
 
 
-class DispatchInput(serializers.Serializer):
+class DispatchInput(InputSerializer):
     # A slug or empty; spelled as a pattern that admits "" so the schema's default matches it (a
     # SlugField's pattern does not, and strict validators and client generators refuse the schema).
     assignee = serializers.RegexField(r"^[-a-zA-Z0-9_]*$", required=False, allow_blank=True, default="", max_length=64,
@@ -165,7 +166,7 @@ class EventDispatchApi(ScopedApiView):
         return Response(WorkOrderOutput(wo, context=self.serializer_context()).data, status=201)
 
 
-class RerouteInput(serializers.Serializer):
+class RerouteInput(InputSerializer):
     bureau = serializers.SlugField(help_text="Slug of the bureau that should handle the complaint.")
     reason = serializers.CharField(max_length=500, help_text="Why; kept with the new routing exemplar.")
 
@@ -187,7 +188,8 @@ class EventRerouteApi(_EventApi):
         return self.event_answer(event_id)
 
 
-class WorkOrderListQuery(serializers.Serializer):
+class WorkOrderListQuery(InputSerializer):
+    others_allowed = True  # the paginator's limit and offset
     status = serializers.CharField(required=False, allow_blank=True, default="")
     overdue = serializers.BooleanField(required=False, allow_null=True, default=None,
                                        help_text="Only overdue (true) or only not overdue (false) work orders.")
@@ -218,7 +220,7 @@ class WorkOrderPhotoApi(ScopedApiView):
         return FileResponse(wo.resolution_photo.open("rb"))
 
 
-class TransitionInput(serializers.Serializer):
+class TransitionInput(InputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", help_text="Any step's note")
     reason = serializers.CharField(required=False, allow_blank=True, default="",
                                    help_text="send-back: why (else the note)")

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from services.accounts.selectors import bureau_get
 from services.catalog.selectors import scenario_status
 from services.core import fields
-from services.core.api import LeanInput, ScopedApiView, validation_failure
+from services.core.api import InputSerializer, LeanInput, ScopedApiView, validation_failure
 from services.core.errors import ApplicationError, NotFound
 from services.core.pagination import CappedLimitOffsetPagination
 from services.core.parsers import JSONParser, MultiPartParser, PlainTextParser
@@ -312,6 +312,7 @@ class WaitField(fields.OptionalInputField):
 
 
 class WaitQuery(LeanInput):
+    others_allowed = True  # the query string also names the scenario and source of a text/plain body
     wait = WaitField(allow_null=False, default=0.0,
                      help_text=f"Seconds to wait for the result (0–{settings.CITYAI_MAX_WAIT_SECONDS}).")
 
@@ -334,7 +335,8 @@ IDEMPOTENCY_PARAM = OpenApiParameter(
 )
 
 
-class RequestListQuery(serializers.Serializer):
+class RequestListQuery(InputSerializer):
+    others_allowed = True  # the paginator's limit and offset
     scenario = serializers.CharField(required=False, allow_blank=True, default="", help_text="Scenario slug")
     status = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -496,7 +498,7 @@ _PRE = byom.Preprocess()
 
 
 @extend_schema_serializer(component_name="ModelUpload")
-class ModelUploadInput(serializers.Serializer):
+class ModelUploadInput(InputSerializer):
     onnx = fields.UploadField(required=True, max_bytes=byom.MAX_ONNX_BYTES, code="missing_model",
                               error_messages={"required": "Send the model as the multipart file 'onnx'."})
     labels = NameListField(code="invalid_labels", help_text="JSON list or comma-separated, in output order")
@@ -553,7 +555,8 @@ class ScenarioModelUploadApi(ScopedApiView):
         )
 
 
-class QuotaQuery(serializers.Serializer):
+class QuotaQuery(InputSerializer):
+    others_allowed = True
     bureau = serializers.CharField(required=False, allow_blank=True, default="",
                                    help_text="bureau slug (auditors and admins)")
 

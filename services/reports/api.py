@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from services.core import fields
-from services.core.api import ScopedApiView
+from services.core.api import InputSerializer, ScopedApiView
 from services.core.errors import NotFound
 from services.reports.selectors import PERIODS, report_query, usage_report
 from services.reports.services import metering_zone
@@ -26,9 +26,11 @@ class CodedDateField(fields.CodedField, serializers.DateField):
     pass
 
 
-class UsageQuery(serializers.Serializer):
+class UsageQuery(InputSerializer):
     """The report's period and filters. Checked here (what the schema shows, a 400 naming the field);
     ``report_query``, which the page and the exports share, turns them into the period."""
+
+    others_allowed = True  # a query string may carry more (the language, a cache buster)
 
     month = CodedRegexField(r"^\d{4}-(0[1-9]|1[0-2])$", required=False, code="invalid_month",
                             help_text="2026-11 (default: this month)")

@@ -15,16 +15,15 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
 from services.catalog.models import Scenario
+from services.core.api import InputSerializer, read_input
 from services.core.errors import ApplicationError, NotFound
 from services.sources.models import Binding, Source
 from services.sources.serializers import (
     BindingInput,
     BindingUpdateInput,
-    InputSerializer,
     SourceInput,
     SourceUpdateInput,
     ZonesInput,
-    read_input,
 )
 
 

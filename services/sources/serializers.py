@@ -5,12 +5,11 @@ folder, zones, intervals, which push input); the services keep the rules that ne
 against the scenario, zones in use by bindings, bindings a pulled source cannot feed). The portal's
 forms parse what a browser sends and hand it to the same serializers, so both refuse the same things.
 
-Refusals carry the codes the sources API has always answered: ``missing_<field>`` for an absent or
-blank field, ``invalid_<field>`` for any other failure of DRF's own checks, or the code a check of
-ours names (``missing_url``, ``invalid_json`` …).
+Refusals follow core's one rule (``services.core.api.InputSerializer``): ``missing_<field>`` for an
+absent or blank field, ``invalid_<field>`` for any other failure of DRF's own checks, or the code a
+check of ours names (``missing_url``, ``invalid_json`` …).
 """
 
-from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
@@ -19,11 +18,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.fields import empty
-from rest_framework.settings import api_settings
 
 from services.core import fields
+from services.core.api import InputSerializer
 from services.sources import grabbers
 from services.sources.models import Source
 
@@ -31,46 +30,6 @@ MIN_INTERVAL_S = 5
 MAX_INTERVAL_S = 86_400
 MAX_ZONES = 50
 MAX_ZONE_POINTS = 100
-
-
-class InputSerializer(serializers.Serializer):
-    """An endpoint's input. A field it does not know is refused (a misspelt field must not be ignored
-    silently), and DRF's error keys become the API's codes (see the module's docstring)."""
-
-    # The word a field's codes use where it is not the field's name (invalid_coordinates).
-    error_nouns: ClassVar[dict[str, str]] = {}
-    # Query strings carry other readers' fields too (the paginator's limit and offset).
-    others_allowed: ClassVar[bool] = False
-
-    def to_internal_value(self, data):
-        if isinstance(data, Mapping) and not self.others_allowed:
-            unknown = sorted(str(name) for name in data if name not in self.fields)
-            if unknown:
-                raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [ErrorDetail(
-                    f"Unknown fields: {', '.join(unknown)}; allowed: {', '.join(self.fields)}.",
-                    code="unknown_fields")]})
-        try:
-            return super().to_internal_value(data)
-        except ValidationError as exc:
-            raise ValidationError({name: self._recoded(name, errors) for name, errors in exc.detail.items()}) from None
-
-    def _recoded(self, name: str, errors: list) -> list:
-        field = self.fields.get(name, self)  # non-field errors are the serializer's own
-        noun = "body" if field is self else self.error_nouns.get(name, name)
-        return [ErrorDetail(str(error), code=_api_code(error.code, field.error_messages, noun)) for error in errors]
-
-
-def _api_code(code: str, drf_keys, noun: str) -> str:
-    if code not in drf_keys:
-        return code  # named by a check of ours
-    return f"missing_{noun}" if code in ("required", "blank", "null") else f"invalid_{noun}"
-
-
-def read_input(serializer_class: type[serializers.Serializer], data, **context) -> dict:
-    """``data`` checked by ``serializer_class`` (the portal's forms; API views use ``self.read``)."""
-    serializer = serializer_class(data=data, context=context)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class PlainTextField(fields.StrictCharField):

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.utils import html
 
 from services.core import fields
-from services.core.api import ScopedApiView
+from services.core.api import InputSerializer, ScopedApiView
 from services.core.parsers import JSONParser
 from services.webhooks.models import Webhook, WebhookDelivery
 from services.webhooks.selectors import webhook_delivery_get, webhook_delivery_list, webhook_get, webhook_list
@@ -69,7 +69,7 @@ class ApiClientIdField(serializers.CharField):
 
 
 @extend_schema_serializer(component_name="WebhookCreate")
-class WebhookCreateInput(serializers.Serializer):
+class WebhookCreateInput(InputSerializer):
     url = UrlField(code="invalid_url", help_text="https:// (http only to a loopback address)")
     events = EventNamesField(code="invalid_events", required=False, help_text='default: ["request.finished"]')
     api_client = ApiClientIdField(required=False, allow_blank=True,
@@ -105,7 +105,8 @@ class WebhookDetailApi(ScopedApiView):
         return Response(WebhookOutput(webhook, context=self.serializer_context()).data)
 
 
-class DeliveryListQuery(serializers.Serializer):
+class DeliveryListQuery(InputSerializer):
+    others_allowed = True  # the paginator's limit and offset
     status = serializers.ChoiceField(WebhookDelivery.Status.choices, required=False)
 
 

@@ -26,9 +26,21 @@ def error(response, status: int) -> dict:
 def test_a_review_with_an_unknown_decision_names_the_field(event, owner_op):
     body = error(logged_in(owner_op).post(f"/api/v1/events/{event.pk}/review", {"decision": "maybe"},
                                           format="json"), 400)
-    assert body["code"] == "invalid_choice" and list(body["details"]["fields"]) == ["decision"]
+    assert body["code"] == "invalid_decision" and list(body["details"]["fields"]) == ["decision"]
     assert body["message"].startswith("decision: ")
     assert not EventReview.objects.exists()
+
+
+def test_a_field_the_endpoint_does_not_know_is_refused_not_ignored(event, owner_op):
+    body = error(logged_in(owner_op).post(f"/api/v1/events/{event.pk}/review",
+                                          {"decision": "confirm", "reasno": "typo"}, format="json"), 400)
+    assert body["code"] == "unknown_fields" and "reasno" in body["message"]
+    assert not EventReview.objects.exists()
+
+
+def test_a_missing_field_is_missing_field(event, owner_op):
+    body = error(logged_in(owner_op).post(f"/api/v1/events/{event.pk}/review", {}, format="json"), 400)
+    assert body["code"] == "missing_decision"
 
 
 def test_several_bad_fields_are_one_invalid_answer(event, owner_op):
@@ -40,8 +52,8 @@ def test_several_bad_fields_are_one_invalid_answer(event, owner_op):
 def test_list_filters_are_read_too(event, owner_op):
     client = logged_in(owner_op)
     assert client.get("/api/v1/events", {"to_review": "true"}).json()["count"] == 1
-    assert error(client.get("/api/v1/events", {"to_review": "perhaps"}), 400)["code"] == "invalid"
-    assert error(client.get("/api/v1/work-orders", {"overdue": "perhaps"}), 400)["code"] == "invalid"
+    assert error(client.get("/api/v1/events", {"to_review": "perhaps"}), 400)["code"] == "invalid_to_review"
+    assert error(client.get("/api/v1/work-orders", {"overdue": "perhaps"}), 400)["code"] == "invalid_overdue"
     assert client.get("/api/v1/work-orders", {"overdue": ""}).status_code == 200  # empty: no filter
 
 
