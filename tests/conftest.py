@@ -39,11 +39,12 @@ def _media_root(tmp_path_factory):
 def _fresh_process_caches():
     """Each test reads configuration from its own database state, not from an earlier test's cache."""
     from services.core import configcache
+    from services.core.redis import get_redis
 
     configcache.clear()
     # Quota counters are keyed by entitlement id, drain counts by scenario id, which a new test
     # database hands out again.
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL.replace("redis+socket://", "unix://"))
+    client = get_redis()
     keys = list(client.scan_iter("cityai:quota:*")) + list(client.scan_iter("cityai:drains:*"))
     if keys:
         client.delete(*keys)

@@ -46,7 +46,12 @@ class ScopedApiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.actor = _actor_resolver()(request)
+        self.actor = self.resolve_actor(request)
+
+    def resolve_actor(self, request):
+        """Who acts: the settings' resolver (a member or an API client); a view whose callers are
+        something else (a device acting for its source) overrides this, not ``initial``."""
+        return _actor_resolver()(request)
 
     def read(self, serializer_class: type[serializers.Serializer], data=None, **context) -> dict:
         """The validated body (or ``data``, e.g. ``request.query_params``), or a 400 naming each field."""
@@ -54,11 +59,7 @@ class ScopedApiView(APIView):
             data = self.request.data
         if not isinstance(data, Mapping):
             raise ApplicationError("The body must be a JSON object (or a form).", code="invalid_body")
-        if issubclass(serializer_class, LeanInput):
-            return serializer_class.read(data)
-        serializer = serializer_class(data=data, context=self.serializer_context(**context))
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        return read_input(serializer_class, data, **self.serializer_context(**context))
 
     def serializer_context(self, **extra) -> dict:
         """What output serializers need: the request (absolute URLs) and the actor (what it may see)."""
@@ -251,7 +252,8 @@ def exception_handler(exc, context):
         if getattr(exc, "wait", None):
             response["Retry-After"] = str(int(exc.wait))
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-            response["WWW-Authenticate"] = 'Api-Key realm="api"'
+            # The view's own scheme (DRF puts it on the exception), else the API key's.
+            response["WWW-Authenticate"] = getattr(exc, "auth_header", None) or 'Api-Key realm="api"'
         return response
     return None
 

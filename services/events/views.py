@@ -204,8 +204,9 @@ def work_order_step(request, actor, work_order_id, action):
     if action not in STEP_DONE:
         raise Http404
     wo = selectors.work_order_get(actor=actor, work_order_id=work_order_id)
+
     def step():
-        photo = read_upload(request.FILES["photo"]) if "photo" in request.FILES else None
+        photo = read_upload(request.FILES["photo"]) if action == "resolve" and "photo" in request.FILES else None
         return services.work_order_step(actor=actor, work_order_id=work_order_id, action=action,
                                         note=request.POST.get("note", ""), reason=request.POST.get("reason", ""),
                                         photo=photo.content if photo else None, photo_name=photo.name if photo else "")

@@ -25,7 +25,6 @@ from services.catalog.selectors import scenario_status
 from services.core import fields
 from services.core.api import InputSerializer, LeanInput, ScopedApiView, validation_failure
 from services.core.errors import ApplicationError, NotFound
-from services.core.pagination import CappedLimitOffsetPagination
 from services.core.parsers import JSONParser, MultiPartParser, PlainTextParser
 from services.inference import byom, inputs
 from services.inference.access import inference_request_check_raw_input
@@ -320,7 +319,7 @@ class WaitQuery(LeanInput):
 def _wait_seconds(view: ScopedApiView) -> float:
     if "wait" not in view.request.query_params:
         return 0.0
-    return view.read(WaitQuery, view.request.query_params)["wait"] or 0.0
+    return view.read(WaitQuery, view.request.query_params)["wait"]
 
 
 # With a text/plain body (the text input itself, in its declared charset) the rest comes from the query.
@@ -359,9 +358,7 @@ class RequestListCreateApi(ScopedApiView):
     def get(self, request):
         query = self.read(RequestListQuery, request.query_params)
         qs = inference_request_list(actor=self.actor, scenario=query["scenario"], status=query["status"])
-        paginator = CappedLimitOffsetPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response([render_request(obj, request, self.actor) for obj in page])
+        return self.paginated(qs, render=lambda obj: render_request(obj, request, self.actor))
 
     @extend_schema(
         operation_id="requests_submit",

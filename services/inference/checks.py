@@ -1,4 +1,5 @@
-"""System checks that the catalog and the inference code agree.
+"""System checks that the catalog and the inference code agree (E001), and that a drain fits its
+Celery time limit (E002).
 
 The catalog names each scenario's rule family as data; only inference knows which families exist.
 Checking it here (``manage.py check``, run by bin/test and before every management command) keeps

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -97,12 +96,6 @@ def parse_params(text: str | None) -> dict | None:
     return value
 
 
-def _upload_bytes(upload) -> bytes:
-    if upload.size > settings.CITYAI_MAX_UPLOAD_BYTES:
-        raise fields.too_large(upload.size)
-    return upload.read()
-
-
 def _file_charset(upload, data) -> str | None:
     """Browsers declare no charset for a file, so the form asks for it; a declared one wins."""
     return upload.charset or data.get("file_charset") or None
@@ -127,20 +120,21 @@ def read_input(scenario: Scenario, data, files) -> inputs.CheckedInput:
     if kind == Scenario.InputKind.IMAGE:
         if "image" not in files:
             raise ApplicationError("Choose an image file.", code="missing_input")
-        return inputs.check_image(_upload_bytes(files["image"]), files["image"].name or "")
+        return inputs.check_image(fields.read_upload(files["image"]).content, files["image"].name or "")
     if kind == Scenario.InputKind.AUDIO:
         if "audio" not in files:
             raise ApplicationError("Choose a WAV file.", code="missing_input")
-        return inputs.check_audio(_upload_bytes(files["audio"]), files["audio"].name or "")
+        return inputs.check_audio(fields.read_upload(files["audio"]).content, files["audio"].name or "")
     if kind == Scenario.InputKind.TEXT:
         if "text_file" in files:
             upload = files["text_file"]
-            return inputs.check_text(decode_text(_upload_bytes(upload), charset=_file_charset(upload, data),
-                                                 where="the text file"))
+            content = fields.read_upload(upload).content
+            return inputs.check_text(decode_text(content, charset=_file_charset(upload, data), where="the text file"))
         return inputs.check_text(data.get("text", ""))
     if "series_file" in files:
         upload = files["series_file"]
-        text = decode_text(_upload_bytes(upload), charset=_file_charset(upload, data), where="the CSV file")
+        content = fields.read_upload(upload).content
+        text = decode_text(content, charset=_file_charset(upload, data), where="the CSV file")
         return inputs.check_series(parse_csv_series(text))
     if data.get("series", "").strip():
         return inputs.check_series(parse_series_text(data["series"]))

@@ -13,12 +13,10 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from services.core import fields
 from services.core.api import ScopedApiView
 from services.core.errors import NotFound
-from services.core.pagination import CappedLimitOffsetPagination
 from services.core.parsers import JSONParser, MultiPartParser
 from services.inference import inputs
 from services.inference.access import inference_request_check_raw_input
@@ -54,7 +52,7 @@ class SourceOutput(serializers.ModelSerializer):
     detail_url = fields.AbsoluteUrlField("api-source-detail")
     bindings_url = fields.AbsoluteUrlField("api-source-bindings")
     frame_url = fields.AbsoluteUrlField("api-source-frame", when="last_frame")
-    bureau = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    bureau = fields.RelatedSlugField()
     url = serializers.SerializerMethodField()
     latitude = serializers.FloatField(allow_null=True)
     longitude = serializers.FloatField(allow_null=True)
@@ -75,7 +73,7 @@ class SourceOutput(serializers.ModelSerializer):
 class BindingOutput(serializers.ModelSerializer):
     detail_url = fields.AbsoluteUrlField("api-binding-detail")
     source = serializers.UUIDField(source="source_id")
-    scenario = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    scenario = fields.RelatedSlugField()
     last_request = serializers.SerializerMethodField()
 
     class Meta:
@@ -108,17 +106,11 @@ class SourcesApiView(ScopedApiView):
             return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["detail_url"]})
         return Response(body)
 
-    def page(self, output: type[serializers.Serializer], queryset) -> Response:
-        paginator = CappedLimitOffsetPagination()
-        rows = paginator.paginate_queryset(queryset, self.request, view=self)
-        return paginator.get_paginated_response(output(rows, many=True, context=self.serializer_context()).data)
-
-
 class SourceListCreateApi(SourcesApiView):
     @extend_schema(operation_id="sources_list", parameters=[SourceListQuery], responses=SourceOutput(many=True))
     def get(self, request):
         query = self.read(SourceListQuery, request.query_params)
-        return self.page(SourceOutput, selectors.source_list(actor=self.actor, **query))
+        return self.paginated(selectors.source_list(actor=self.actor, **query), SourceOutput)
 
     @extend_schema(operation_id="sources_create", request=SourceInput, responses={201: SourceOutput})
     def post(self, request):
@@ -188,7 +180,7 @@ class SourceFrameApi(SourcesApiView):
 class SourceBindingsApi(SourcesApiView):
     @extend_schema(operation_id="bindings_list", responses=BindingOutput(many=True))
     def get(self, request, source_id):
-        return self.page(BindingOutput, selectors.binding_list(source=self.source(source_id)))
+        return self.paginated(selectors.binding_list(source=self.source(source_id)), BindingOutput)
 
     @extend_schema(operation_id="bindings_create", request=BindingInput, responses={201: BindingOutput})
     def post(self, request, source_id):
@@ -222,17 +214,10 @@ class DevicePushApi(ScopedApiView):
     throttle_classes = [DeviceRateThrottle]
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    def initial(self, request, *args, **kwargs):
-        """The actor is the device's source acting for its bureau (``request.auth``), as when it is
-        pulled: a device has no membership for the usual resolver to find."""
-        APIView.initial(self, request, *args, **kwargs)
-        self.actor = source_actor(request.auth)
-
-    def handle_exception(self, exc):
-        response = super().handle_exception(exc)
-        if response.status_code == status.HTTP_401_UNAUTHORIZED:
-            response["WWW-Authenticate"] = self.get_authenticate_header(self.request)
-        return response
+    def resolve_actor(self, request):
+        """The device's source acting for its bureau (``request.auth``), as when it is pulled: a device
+        has no membership for the usual resolver to find."""
+        return source_actor(request.auth)
 
     @extend_schema(
         operation_id="devices_push",

@@ -4,14 +4,13 @@ against PostgreSQL's row lock on the entitlement, never more accepted than the q
 import threading
 
 import pytest
-import redis
-from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
 from services.accounts.services import api_client_create
 from services.catalog.models import Entitlement
 from services.inference.models import InferenceRequest
+from tests.conftest import _flush_broker
 
 SLUG = "bridge-vibration-anomaly"
 PARALLEL = 50
@@ -22,7 +21,7 @@ QUOTA = 20
 def _clean_broker():
     yield
     # The accepted requests were enqueued on commit; no worker runs here, so drop the messages.
-    redis.Redis.from_url(settings.CELERY_BROKER_URL.replace("redis+socket://", "unix://")).flushdb()
+    _flush_broker()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -22,6 +22,7 @@ FAST_RECOVERY = {
     "CELERY_TASK_TIME_LIMIT": "9",
     "CITYAI_CLAIM_LEASE_SECONDS": "11",
     "CELERY_BROKER_VISIBILITY_TIMEOUT": "15",
+    "CITYAI_DRAIN_MAX_SECONDS": "3",  # at most half the soft limit (inference.E002)
 }
 
 

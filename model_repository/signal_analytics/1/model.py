@@ -261,7 +261,10 @@ class TritonPythonModel:
             if not isinstance(params, dict):
                 raise ValueError("PARAMS_JSON must be a JSON object")
         result = run_operation(op, values, channels, params)
-        encoded = json.dumps(result, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        try:
+            encoded = json.dumps(result, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (ValueError, TypeError) as exc:  # our result, not the caller's input: a server fault
+            raise RuntimeError(f"result is not JSON: {exc}") from exc
         return [pb_utils.Tensor("RESULT_JSON", np.array([[encoded]], dtype=object))]
 
     def execute(self, requests):

@@ -34,10 +34,13 @@ def _baseline(ctx: Context, params: dict) -> tuple[PastRequest | None, bytes | N
     return None, None
 
 
-@register("change_over_time", needs_source=follows_one_camera("compares frames of one camera over time"))
+NEEDS_SOURCE = "compares frames of one camera over time"
+
+
+@register("change_over_time", needs_source=follows_one_camera(NEEDS_SOURCE))
 def change_over_time(ctx: Context, item: Item) -> Outcome:
     params = item.params
-    ctx.require_source("compares frames of one camera over time")
+    ctx.require_source(NEEDS_SOURCE)
     image = drawing.decode(item.content)
     window = params["compare_after_s"] + params["baseline_window_s"]
     recent = ctx.history(within_s=window, same_source=True, limit=1)

@@ -20,7 +20,7 @@ import redis
 from celery import current_app
 from django.conf import settings
 
-from services.core.redis import get_redis
+from services.core.redis import get_redis, script
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +44,6 @@ local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n > 0 then redis.call('DECR', KEYS[1]) end
 return n
 """
-_scripts: dict = {}
-
-
-def _script(name: str, source: str):
-    if name not in _scripts:
-        _scripts[name] = get_redis().register_script(source)
-    return _scripts[name]
-
-
 def drains_for(scenario) -> int:
     """How many drains of a scenario may run side by side. Frames and recordings go to heavy models,
     where overlapping requests keep Triton busy: up to ``CITYAI_DRAINS_PER_SCENARIO``. Readings and
@@ -71,13 +62,11 @@ def enqueue_drain(*, scenario_id, tier: str, countdown: float = 0, force: bool =
     counted = False
     try:
         if force:
-            client = get_redis()
-            client.incr(key)
-            client.pexpire(key, settings.CITYAI_DRAIN_PENDING_MS)
+            _count_in(key)
             counted = True
         elif not countdown:
             limit = parallel or settings.CITYAI_DRAINS_PER_SCENARIO
-            if not _script("admit", _ADMIT_LUA)(keys=[key], args=[limit, settings.CITYAI_DRAIN_PENDING_MS]):
+            if not script(_ADMIT_LUA)(keys=[key], args=[limit, settings.CITYAI_DRAIN_PENDING_MS]):
                 return
             counted = True
     except redis.RedisError:
@@ -95,17 +84,23 @@ def drain_leaving(*, scenario_id, tier: str) -> None:
     """A drain stops (it found nothing due, or it ends): one fewer is at work. A drain that found
     nothing claims once more after this, so a row committed just before it is not left behind."""
     try:
-        _script("decr", _DECR_LUA)(keys=[pending_key(scenario_id, tier)])
+        script(_DECR_LUA)(keys=[pending_key(scenario_id, tier)])
     except redis.RedisError:
         pass
+
+
+def _count_in(key: str) -> None:
+    """One more drain announced or at work, in one round trip (raises ``RedisError``)."""
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.pexpire(key, settings.CITYAI_DRAIN_PENDING_MS)
+    pipe.execute()
 
 
 def drain_staying(*, scenario_id, tier: str) -> None:
     """A drain is (again) at work: it counts towards the limit while it lasts."""
     try:
-        client = get_redis()
-        client.incr(pending_key(scenario_id, tier))
-        client.pexpire(pending_key(scenario_id, tier), settings.CITYAI_DRAIN_PENDING_MS)
+        _count_in(pending_key(scenario_id, tier))
     except redis.RedisError:
         pass
 

@@ -25,7 +25,7 @@ from django.db.models import Case, F, Q, Sum, Value, When
 from services.accounts.models import Bureau
 from services.catalog.models import Entitlement, Scenario
 from services.core.errors import PermissionDenied, Throttled
-from services.core.redis import get_redis
+from services.core.redis import get_redis, script
 from services.inference.models import InferenceRequest
 
 Status = InferenceRequest.Status
@@ -55,7 +55,6 @@ used = tonumber(used)
 if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return -2 end
 return redis.call('INCRBY', KEYS[1], ARGV[1])
 """
-_take_script = None
 
 
 def _quota_key(entitlement: Entitlement, now) -> str:
@@ -93,20 +92,17 @@ def admit(*, scenario: Scenario, bureau, now, count: int = 1) -> tuple[Entitleme
 
 def _take_in_redis(entitlement: Entitlement, bureau, now, count: int) -> bool | None:
     """True: taken; False: the quota cannot take them; None: Redis is not there (use the database)."""
-    global _take_script
     key = _quota_key(entitlement, now)
     try:
-        client = get_redis()
-        if _take_script is None:
-            _take_script = client.register_script(_TAKE_LUA)
-        result = _take_script(keys=[key], args=[count, entitlement.daily_quota])
+        client, take = get_redis(), script(_TAKE_LUA)
+        result = take(keys=[key], args=[count, entitlement.daily_quota])
         if result == -1:
             day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
             done = InferenceRequest.objects.filter(
                 bureau=bureau, scenario=entitlement.scenario_id, created_at__gte=day_start
             ).count()
             client.set(key, done, nx=True, ex=2 * 86400)
-            result = _take_script(keys=[key], args=[count, entitlement.daily_quota])
+            result = take(keys=[key], args=[count, entitlement.daily_quota])
     except redis.RedisError:
         return None
     entitlement._quota_in_redis = True
